@@ -1,0 +1,1 @@
+"""PhotoChanger's domain: entities, state rules and deadline arithmetic. Standard library only."""
