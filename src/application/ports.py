@@ -6,6 +6,7 @@ docstring states the transactional promise an adapter must keep.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,10 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Suspend for ``seconds`` (cancellable)."""
+        ...
+
+    async def wait_for_event(self, event: asyncio.Event, seconds: float) -> bool:
+        """Wait until ``event`` is set or ``seconds`` pass; True if it was set."""
         ...
 
 
@@ -150,6 +155,8 @@ class MediaObjectRepository(Protocol):
 
     async def get(self, media_id: UUID) -> MediaObject | None: ...
 
+    async def for_job(self, job_id: UUID) -> list[MediaObject]: ...
+
     async def to_purge(self, *, now: datetime, limit: int) -> list[MediaObject]:
         """Links past ``expires_at`` or whose job is finalized, whose file is still recorded."""
         ...
@@ -245,3 +252,11 @@ class PasswordHasher(Protocol):
     async def verify(self, password: str, encoded: str) -> bool:
         """Constant-time check."""
         ...
+
+
+class Signal(Protocol):
+    """An in-process hint ("a job was added", "a job was finalized") so a local worker or
+    poller looks at the database now instead of at its next tick. The database stays the
+    source of truth; a no-op implementation is always valid."""
+
+    def notify(self) -> None: ...

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: pool, migrations and one repository module per table."""

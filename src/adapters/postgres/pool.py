@@ -1,0 +1,56 @@
+"""Connection pool factory and the one place where psycopg errors become domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+import psycopg
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, TupleRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from domain.errors import PhotoChangerError, ServiceUnavailable
+
+Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    """Build a closed pool; the owner opens it with ``await pool.open(wait=True)``.
+
+    Nothing connects at construction time, so building the container never does I/O.
+    """
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        name="photochanger",
+    )
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn psycopg exceptions into domain errors so none leaves the adapters.
+
+    Connection trouble (server down, pool exhausted or closed, cancelled statement) is
+    ``ServiceUnavailable`` (SPEC §4: 503); anything else is a bug and becomes an
+    ``internal_error``. Messages carry the SQLSTATE class only, never a connection string.
+    """
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise ServiceUnavailable("database unavailable", {"reason": type(exc).__name__}) from exc
+    except psycopg.Error as exc:
+        raise PhotoChangerError(
+            "database error", {"reason": type(exc).__name__, "sqlstate": exc.sqlstate}
+        ) from exc
+
+
+@asynccontextmanager
+async def transaction(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
+    """One short transaction: a dict-row cursor, committed when the block exits cleanly."""
+    with translate_errors():
+        async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            yield cur
+

@@ -1,0 +1,104 @@
+"""Recognise an image type from its bytes, never from a client's file name or header.
+
+Pillow identifies the formats it decodes; HEIC/HEIF (which Pillow cannot open without a
+plugin) is recognised from the ISO-BMFF ``ftyp`` box. Anything else, including text named
+``photo.jpg``, is not an image. Decompression bombs count as "not an acceptable image".
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import IO
+
+from PIL import Image, UnidentifiedImageError
+
+# Pillow format id -> MIME. MPO is the multi-picture JPEG some cameras write.
+PILLOW_FORMAT_MIME: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+# Only these decoders are tried: weak-signature formats (TGA, …) would claim random bytes.
+_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+_MIME_EXTENSION: dict[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tiff",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+}
+
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+# Enough for the ftyp box of any real HEIC file.
+HEAD_BYTES = 4096
+
+
+def extension_for_mime(mime: str) -> str:
+    """File extension for a stored file; ``.bin`` for anything not an image we know."""
+    return _MIME_EXTENSION.get(mime, ".bin")
+
+
+def sniff_heif_brand(head: bytes) -> str | None:
+    """``image/heic`` or ``image/heif`` from the ``ftyp`` box at the start of the file."""
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return None
+    box_size = int.from_bytes(head[0:4], "big")
+    if box_size < 16 or box_size % 4:
+        return None
+    major = head[8:12]
+    compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
+    if major in _HEIC_BRANDS:
+        return "image/heic"
+    if major in _HEIF_BRANDS:
+        if compatible & _HEIC_BRANDS:
+            return "image/heic"
+        if compatible & _AVIF_BRANDS:
+            return None  # AVIF shares the mif1 brand but is not HEIF/HEVC
+        return "image/heif"
+    return None
+
+
+def _identify(fp: str | os.PathLike[str] | IO[bytes]) -> str | None:
+    """Let Pillow parse the header; unknown, broken or oversized images give None."""
+    try:
+        with Image.open(fp, formats=_PILLOW_FORMATS) as img:
+            width, height = img.size
+            image_format = img.format
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        return None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
+        return None  # truncated or malformed headers surface as any of these
+    if width <= 0 or height <= 0:
+        return None
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > limit:
+        return None
+    return PILLOW_FORMAT_MIME.get(image_format or "")
+
+
+def sniff_image_mime(head: bytes) -> str | None:
+    """MIME of the image whose first bytes are ``head``, or None.
+
+    Pillow needs the header up to the frame size; a JPEG with a large EXIF block may need
+    more than a few KB, so prefer :func:`sniff_image_file` when the whole file is on disk.
+    """
+    return sniff_heif_brand(head[:HEAD_BYTES]) or _identify(io.BytesIO(head))
+
+
+def sniff_image_file(path: str | os.PathLike[str]) -> str | None:
+    """MIME of the image stored at ``path``, or None. Blocking: call it from a thread."""
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
+    return sniff_heif_brand(head) or _identify(path)

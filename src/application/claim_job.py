@@ -1,0 +1,38 @@
+"""ClaimAndProcess: take the next job from the queue and process it under a lease."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from application.ports import Clock, JobRepository
+from application.process_job import LeasePolicy, Outcome, ProcessJob
+
+
+class ClaimAndProcess:
+    """One worker step. Returns None when the queue had nothing claimable.
+
+    If the worker is stopped mid-job the job goes back to the queue at once, so another
+    worker picks it up without waiting for the lease to lapse.
+    """
+
+    def __init__(
+        self, *, jobs: JobRepository, process: ProcessJob, clock: Clock, lease: LeasePolicy
+    ) -> None:
+        self._jobs = jobs
+        self._process = process
+        self._clock = clock
+        self._lease = lease
+
+    async def __call__(self, *, worker_id: str) -> Outcome | None:
+        now = self._clock.now()
+        job = await self._jobs.claim_next(
+            worker_id=worker_id, now=now, lease_until=now + timedelta(seconds=self._lease.seconds)
+        )
+        if job is None:
+            return None
+        try:
+            return await self._process(job, worker_id=worker_id)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._jobs.release(job.id, worker_id=worker_id))
+            raise

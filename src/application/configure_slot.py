@@ -1,0 +1,77 @@
+"""ConfigureSlot: change a slot's provider, operation, settings, name or activity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from application.ports import Clock, SlotRepository, TemplateRepository
+from domain.errors import ConcurrentModification, InvalidConfiguration, SlotNotFound
+from domain.providers import provider_spec
+from domain.slot import Slot
+
+
+@dataclass(frozen=True, slots=True)
+class SlotChanges:
+    slot_id: str
+    name: str | None = None
+    provider: str | None = None
+    operation: str | None = None
+    settings: Mapping[str, Any] | None = None
+    is_active: bool | None = None
+
+
+class ConfigureSlot:
+    """Validate the whole resulting slot (operation, required settings, referenced templates,
+    public URL for URL-based providers) and save it under optimistic locking. Jobs already
+    created keep their snapshot."""
+
+    def __init__(
+        self,
+        *,
+        slots: SlotRepository,
+        templates: TemplateRepository,
+        clock: Clock,
+        public_base_url: str | None,
+    ) -> None:
+        self._slots = slots
+        self._templates = templates
+        self._clock = clock
+        self._public_base_url = public_base_url
+
+    async def __call__(self, changes: SlotChanges) -> Slot:
+        current = await self._slots.get(changes.slot_id)
+        if current is None:
+            raise SlotNotFound(f"slot {changes.slot_id!r} does not exist (slot-001..slot-015)")
+        provider_changed = changes.provider not in (None, current.provider)
+        settings = changes.settings
+        if provider_changed and settings is None and changes.operation is None:
+            settings = {}  # another provider's settings would not fit
+        updated = current.reconfigure(
+            now=self._clock.now(),
+            name=changes.name,
+            provider=changes.provider,
+            operation=changes.operation,
+            settings=settings,
+            is_active=changes.is_active,
+        )
+        await self._check_templates(updated)
+        needs_url = provider_spec(updated.provider).needs_public_urls
+        if updated.is_active and needs_url and not self._public_base_url:
+            raise InvalidConfiguration(
+                f"provider {updated.provider!r} downloads inputs from public links; set "
+                "PHOTOCHANGER_PUBLIC_BASE_URL before activating this slot",
+                {"field": "is_active"},
+            )
+        if not await self._slots.save(updated, expected_updated_at=current.updated_at):
+            raise ConcurrentModification(f"slot {current.id} was changed meanwhile; try again")
+        return updated
+
+    async def _check_templates(self, slot: Slot) -> None:
+        for template_id in slot.template_ids():
+            if await self._templates.get(UUID(template_id)) is None:
+                raise InvalidConfiguration(
+                    f"template {template_id} does not exist", {"field": "template_id"}
+                )

@@ -1,0 +1,40 @@
+"""Removal of a job's temporary artifacts: its payload file and its public links."""
+
+from __future__ import annotations
+
+import logging
+
+from application.ports import JobRepository, MediaObjectRepository, MediaStorage
+from domain.job import Job
+
+log = logging.getLogger(__name__)
+
+
+class JobArtifacts:
+    """Shared by ProcessJob (right after finalization) and PurgeArtifacts (for the rest)."""
+
+    def __init__(
+        self, jobs: JobRepository, media_objects: MediaObjectRepository, storage: MediaStorage
+    ) -> None:
+        self._jobs = jobs
+        self._media_objects = media_objects
+        self._storage = storage
+
+    async def remove_payload(self, job: Job) -> None:
+        if job.payload is None:
+            return
+        await self._storage.delete(job.payload.path)
+        await self._jobs.clear_payload(job.id)
+
+    async def remove_after_finalization(self, job: Job) -> None:
+        """Payload and public links go as soon as the job is final; purge retries failures."""
+        try:
+            await self.remove_payload(job)
+            for link in await self._media_objects.for_job(job.id):
+                if link.path is not None:
+                    await self._storage.delete(link.path)
+                    await self._media_objects.mark_purged(link.id)
+        except Exception:
+            log.warning(
+                "artifact removal for job %s failed; purge will retry", job.id, exc_info=True
+            )

@@ -1,0 +1,198 @@
+"""ProcessJob: run a claimed job through its provider within the job deadline (SPEC §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from application.job_artifacts import JobArtifacts
+from application.ports import (
+    Clock,
+    JobRepository,
+    MediaStorage,
+    ProviderInput,
+    ProviderOutput,
+    ProviderRegistry,
+    SettingsRepository,
+    Signal,
+    TemplateRepository,
+)
+from application.provider_limits import ProviderLimits
+from domain.deadlines import calculate_deadline_info, calculate_result_expires_at
+from domain.errors import NotFound, PhotoChangerError, ProviderFailed
+from domain.job import FailureReason, Job, JobResult
+from domain.media import MediaArea
+from domain.providers import operation_spec
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    PROVIDER_ERROR = "provider_error"
+    TIMED_OUT = "timed_out"
+    LOST_RACE = "lost_race"  # someone else finalized first; our result, if any, was discarded
+
+
+@dataclass(frozen=True, slots=True)
+class LeasePolicy:
+    """How long a claim lasts without a heartbeat, so a dead worker's job is picked up."""
+
+    seconds: float = 10.0
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        return self.seconds / 3
+
+
+class _FinalizedElsewhere(Exception):
+    """The lease could not be renewed: the API or purge finalized the job."""
+
+
+class ProcessJob:
+    """Call the provider with the job's remaining time; finalize success or failure only if
+    nobody finalized first; a late result is discarded with its file. The call is cancelled at
+    the deadline and as soon as the job is finalized elsewhere."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        templates: TemplateRepository,
+        settings: SettingsRepository,
+        storage: MediaStorage,
+        providers: ProviderRegistry,
+        limits: ProviderLimits,
+        artifacts: JobArtifacts,
+        clock: Clock,
+        lease: LeasePolicy,
+        job_finalized: Signal,
+    ) -> None:
+        self._jobs = jobs
+        self._templates = templates
+        self._settings = settings
+        self._storage = storage
+        self._providers = providers
+        self._limits = limits
+        self._artifacts = artifacts
+        self._clock = clock
+        self._lease = lease
+        self._job_finalized = job_finalized
+
+    async def __call__(self, job: Job, *, worker_id: str) -> Outcome:
+        try:
+            output = await self._run_provider(job, worker_id)
+        except _FinalizedElsewhere:
+            outcome = Outcome.LOST_RACE
+        except TimeoutError:
+            outcome = await self._fail(job, FailureReason.TIMEOUT)
+        except ProviderFailed as exc:
+            log.warning("job %s: provider %s failed: %s", job.id, job.provider, exc.message)
+            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR)
+        else:
+            outcome = await self._succeed(job, output)
+        await self._artifacts.remove_after_finalization(job)
+        return outcome
+
+    async def _run_provider(self, job: Job, worker_id: str) -> ProviderOutput:
+        remaining = calculate_deadline_info(job.expires_at, now=self._clock.now())
+        if remaining.is_expired:
+            raise TimeoutError
+        call = asyncio.create_task(self._call_provider(job))
+        keeper = asyncio.create_task(self._keep_lease(job.id, worker_id, call))
+        try:
+            async with asyncio.timeout(remaining.remaining_seconds):
+                return await call
+        except asyncio.CancelledError:
+            if keeper.done() and not keeper.cancelled() and keeper.result():
+                raise _FinalizedElsewhere from None
+            raise
+        finally:
+            call.cancel()
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _call_provider(self, job: Job) -> ProviderOutput:
+        request = await self._build_input(job)
+        adapter = self._providers.get(job.provider)
+        async with self._limits.slot_for(job.provider):
+            return await adapter.transform(request)
+
+    async def _build_input(self, job: Job) -> ProviderInput:
+        if job.payload is None:
+            raise ProviderFailed("the job's photo is no longer stored")
+        try:
+            image = await self._storage.read(job.payload.path)
+            templates: dict[str, tuple[bytes, str]] = {}
+            for field in operation_spec(job.provider, job.operation).template_fields():
+                if field in job.settings:
+                    templates[field] = await self._load_template(str(job.settings[field]))
+        except NotFound as exc:
+            raise ProviderFailed(f"an input of the job is missing: {exc.message}") from exc
+        except PhotoChangerError as exc:
+            if isinstance(exc, ProviderFailed):
+                raise
+            raise ProviderFailed(exc.message) from exc
+        return ProviderInput(
+            job_id=job.id,
+            operation=job.operation,
+            settings=job.settings,
+            image=image,
+            mime=job.payload.mime,
+            templates=templates,
+            deadline=job.expires_at,
+        )
+
+    async def _load_template(self, template_id: str) -> tuple[bytes, str]:
+        template = await self._templates.get(UUID(template_id))
+        if template is None:
+            raise NotFound(f"template {template_id} does not exist")
+        return await self._storage.read(template.path), template.mime
+
+    async def _keep_lease(self, job_id: UUID, worker_id: str, call: asyncio.Task[object]) -> bool:
+        """Heartbeat; returns True (after cancelling the call) once the job is final elsewhere."""
+        while True:
+            await self._clock.sleep(self._lease.heartbeat_seconds)
+            until = self._clock.now() + timedelta(seconds=self._lease.seconds)
+            try:
+                renewed = await self._jobs.renew_lease(
+                    job_id, worker_id=worker_id, lease_until=until
+                )
+            except PhotoChangerError:
+                log.warning("job %s: lease renewal failed; will retry", job_id)
+                continue
+            if not renewed:
+                call.cancel()
+                return True
+
+    async def _succeed(self, job: Job, output: ProviderOutput) -> Outcome:
+        stored = await self._storage.save_bytes(MediaArea.RESULTS, output.image, mime=output.mime)
+        now = self._clock.now()
+        retention = (await self._settings.load()).result_retention_sec
+        result = JobResult(
+            file_path=stored.path,
+            mime=stored.mime,
+            size_bytes=stored.size_bytes,
+            checksum=stored.sha256,
+            expires_at=calculate_result_expires_at(now, retention),
+        )
+        inline = base64.b64encode(output.image).decode("ascii")
+        if await self._jobs.finalize_success(job.id, result, inline, now=now):
+            self._job_finalized.notify()
+            return Outcome.SUCCEEDED
+        await self._storage.delete(stored.path)
+        log.info("job %s: result arrived after the job was finalized; discarded", job.id)
+        return Outcome.LOST_RACE
+
+    async def _fail(self, job: Job, reason: FailureReason) -> Outcome:
+        if await self._jobs.finalize_failure(job.id, reason, now=self._clock.now()):
+            self._job_finalized.notify()
+            return Outcome.TIMED_OUT if reason is FailureReason.TIMEOUT else Outcome.PROVIDER_ERROR
+        return Outcome.LOST_RACE

@@ -1,0 +1,212 @@
+"""SubmitIngest: accept a booth photo, queue its job and wait for the result (SPEC §4)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+from application.password_guard import FailedPasswordGuard
+from application.ports import (
+    Clock,
+    JobRepository,
+    MediaStorage,
+    PasswordHasher,
+    SettingsRepository,
+    Signal,
+    SlotRepository,
+)
+from application.waiting import CompletionWaiter
+from domain.deadlines import (
+    TimeoutBounds,
+    calculate_artifact_expiry,
+    calculate_job_expires_at,
+    public_link_ttl,
+)
+from domain.errors import (
+    DeadlineExpired,
+    InvalidPassword,
+    NotFound,
+    ProviderFailed,
+    RateLimited,
+    ServiceUnavailable,
+    SlotNotFound,
+    UnsupportedMediaType,
+)
+from domain.job import FailureReason, Job, Payload
+from domain.media import MediaArea, StoredFile
+from domain.providers import provider_spec
+from domain.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCommand:
+    slot_id: str
+    password: str
+    photo: AsyncIterator[bytes]
+    client: str
+    declared_sha256: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    job_id: uuid.UUID
+    image: bytes
+    mime: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Deployment limits: upload cap, back-pressure and the timeout bounds in force."""
+
+    max_upload_bytes: int
+    max_unfinished_jobs: int
+    retry_after_seconds: int
+    bounds: TimeoutBounds
+
+
+class SubmitIngest:
+    """Authenticate, store the photo, create the job, then wait on the job row until it is
+    finalized or its deadline comes; at the deadline finalize it ``timeout`` unless the worker
+    won the race, in which case the worker's result stands."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        slots: SlotRepository,
+        settings: SettingsRepository,
+        storage: MediaStorage,
+        hasher: PasswordHasher,
+        guard: FailedPasswordGuard,
+        waiter: CompletionWaiter,
+        clock: Clock,
+        job_added: Signal,
+        limits: IngestLimits,
+    ) -> None:
+        self._jobs = jobs
+        self._slots = slots
+        self._settings = settings
+        self._storage = storage
+        self._hasher = hasher
+        self._guard = guard
+        self._waiter = waiter
+        self._clock = clock
+        self._job_added = job_added
+        self._limits = limits
+
+    async def __call__(self, cmd: IngestCommand) -> IngestResult:
+        await self._authenticate(cmd)
+        slot = await self._slots.get(cmd.slot_id)
+        if slot is None or not slot.is_active:
+            raise SlotNotFound(f"slot {cmd.slot_id!r} does not exist or is not active")
+        job = await self._create_job(cmd, slot.provider, slot.operation, slot.settings)
+        self._job_added.notify()
+        finished = await self._waiter.wait(job.id, job.expires_at)
+        if not finished and await self._jobs.finalize_failure(
+            job.id, FailureReason.TIMEOUT, now=self._clock.now()
+        ):
+            raise DeadlineExpired(
+                "the provider did not answer in time; send the photo again",
+                {"job_id": str(job.id)},
+            )
+        return await self._outcome(job.id)
+
+    async def acknowledge_delivery(self, job_id: uuid.UUID) -> None:
+        """The HTTP answer is out: the inline copy of the result must not outlive it."""
+        await self._jobs.clear_inline_result(job_id)
+
+    async def _authenticate(self, cmd: IngestCommand) -> None:
+        self._guard.check(cmd.client)
+        encoded = await self._settings.get_password_hash()
+        if encoded is None or not await self._hasher.verify(cmd.password, encoded):
+            self._guard.record_failure(cmd.client)
+            raise InvalidPassword("wrong ingest password")
+        self._guard.record_success(cmd.client)
+
+    async def _create_job(
+        self, cmd: IngestCommand, provider: str, operation: str, settings: Mapping[str, object]
+    ) -> Job:
+        spec = provider_spec(provider)
+        max_bytes = min(spec.max_bytes, self._limits.max_upload_bytes)
+        stored = await self._storage.save_stream(MediaArea.PAYLOAD, cmd.photo, max_bytes=max_bytes)
+        try:
+            if stored.mime not in spec.accepted_mimes:
+                raise UnsupportedMediaType(
+                    f"{stored.mime} is not accepted by provider {provider!r}",
+                    {"accepted": sorted(spec.accepted_mimes)},
+                )
+            if cmd.declared_sha256 and cmd.declared_sha256.lower() != stored.sha256:
+                log.warning("ingest for %s: declared hash does not match the upload", cmd.slot_id)
+            app = await self._settings.load()
+            job = self._new_job(cmd, provider, operation, settings, stored, app)
+            added = await self._jobs.add_if_capacity(
+                job, max_unfinished=self._limits.max_unfinished_jobs
+            )
+            if not added:
+                raise RateLimited(
+                    "too many photos are being processed; try again shortly",
+                    self._limits.retry_after_seconds,
+                )
+        except BaseException:
+            await self._storage.delete(stored.path)
+            raise
+        return job
+
+    def _new_job(
+        self,
+        cmd: IngestCommand,
+        provider: str,
+        operation: str,
+        settings: Mapping[str, object],
+        stored: StoredFile,
+        app: AppSettings,
+    ) -> Job:
+        """Deadline and payload expiry come from the domain functions, with current settings."""
+        now = self._clock.now()
+        bounds = self._limits.bounds
+        expires_at = calculate_job_expires_at(
+            now, app.sync_timeout_sec, public_link_ttl(app.sync_timeout_sec, bounds)
+        )
+        payload = Payload(
+            path=stored.path,
+            mime=stored.mime,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            expires_at=calculate_artifact_expiry(now, expires_at, app.ingest_ttl(bounds)),
+        )
+        return Job(
+            id=uuid.uuid4(),
+            slot_id=cmd.slot_id,
+            provider=provider,
+            operation=operation,
+            settings=dict(settings),
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+            metadata=dict(cmd.metadata),
+            payload=payload,
+        )
+
+    async def _outcome(self, job_id: uuid.UUID) -> IngestResult:
+        job = await self._jobs.get(job_id)
+        if job is None:
+            raise ServiceUnavailable("the job record disappeared")
+        if job.succeeded and job.result is not None and job.result_inline_base64 is not None:
+            image = base64.b64decode(job.result_inline_base64)
+            return IngestResult(job_id=job.id, image=image, mime=job.result.mime)
+        details = {"job_id": str(job.id)}
+        if job.failure_reason is FailureReason.PROVIDER_ERROR:
+            raise ProviderFailed("the AI provider failed to process the photo", details)
+        if job.failure_reason is FailureReason.CANCELLED:
+            raise DeadlineExpired("the job was cancelled by an administrator", details)
+        if job.failure_reason is FailureReason.TIMEOUT:
+            raise DeadlineExpired(
+                "the provider did not answer in time; send the photo again", details
+            )
+        raise NotFound("the result is no longer available", details)

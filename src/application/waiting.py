@@ -1,0 +1,123 @@
+"""How an ingest request waits for its job: by reading the job row, never a side channel.
+
+``SharedCompletionPoller`` (the default) serves every waiting request of the process with ONE
+query per tick (``finalized_among``), so database load does not grow with the number of
+waiting requests, and a finished job is noticed within one tick instead of up to a second.
+``PerRequestPoller`` is the seed design (each request reads its own row once per second),
+kept as the benchmark's baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from application.ports import Clock, JobRepository
+from domain.deadlines import calculate_deadline_info
+
+log = logging.getLogger(__name__)
+
+
+class CompletionWaiter(Protocol):
+    async def wait(self, job_id: UUID, deadline: datetime) -> bool:
+        """Return True once the job is finalized, False when ``deadline`` comes first.
+
+        Never returns later than the deadline plus scheduling jitter, whatever the tick.
+        """
+        ...
+
+    def poke(self) -> None:
+        """Hint that some job was just finalized: look now rather than at the next tick."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class SharedCompletionPoller:
+    """One polling task per process, waking waiters whose job the database reports finalized."""
+
+    def __init__(self, jobs: JobRepository, clock: Clock, *, tick_seconds: float = 0.05) -> None:
+        self._jobs = jobs
+        self._clock = clock
+        self._tick = tick_seconds
+        self._waiters: dict[UUID, asyncio.Event] = {}
+        self._poke = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, job_id: UUID, deadline: datetime) -> bool:
+        event = self._waiters.setdefault(job_id, asyncio.Event())
+        self._ensure_running()
+        try:
+            remaining = calculate_deadline_info(deadline, now=self._clock.now()).remaining_seconds
+            return await self._clock.wait_for_event(event, remaining)
+        finally:
+            self._waiters.pop(job_id, None)
+
+    def poke(self) -> None:
+        self._poke.set()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="completion-poller")
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        """Idle (no queries) while nobody waits; else one query per tick or per poke."""
+        while True:
+            if not self._waiters:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            await self._clock.wait_for_event(self._poke, self._tick)
+            self._poke.clear()
+            if self._waiters:
+                await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        ids = list(self._waiters)
+        try:
+            finished = await self._jobs.finalized_among(ids)
+        except Exception:  # keep polling; waiters still end at their deadline
+            log.warning("completion poll failed; retrying next tick", exc_info=True)
+            return
+        for job_id in finished:
+            event = self._waiters.get(job_id)
+            if event is not None:
+                event.set()
+
+
+class PerRequestPoller:
+    """Seed design: every waiting request reads its own row every ``interval`` seconds."""
+
+    def __init__(self, jobs: JobRepository, clock: Clock, *, interval_seconds: float = 1.0):
+        self._jobs = jobs
+        self._clock = clock
+        self._interval = interval_seconds
+
+    async def wait(self, job_id: UUID, deadline: datetime) -> bool:
+        while True:
+            job = await self._jobs.get(job_id)
+            if job is not None and job.is_finalized:
+                return True
+            info = calculate_deadline_info(deadline, now=self._clock.now())
+            if info.is_expired:
+                return False
+            await self._clock.sleep(min(self._interval, info.remaining_seconds))
+
+    def poke(self) -> None:
+        """The seed design has nothing to wake."""
+
+    async def aclose(self) -> None:
+        """Nothing to stop."""
