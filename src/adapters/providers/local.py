@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adapters.clock import SystemClock
 from application.ports import Clock, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
-from domain.providers import PROVIDERS
 
 OVERLAY_TEMPLATE = "overlay_template_id"
 JPEG_QUALITY = 90
@@ -55,14 +54,22 @@ _DECODE_ERRORS = (
 Operation = Callable[[Image.Image, Mapping[str, tuple[bytes, str]]], Image.Image]
 
 
-def _decode(data: bytes, what: str) -> tuple[Image.Image, str]:
-    """Fully decoded, upright image in RGB or RGBA, and its source format."""
+class _Decoded(NamedTuple):
+    image: Image.Image  # upright, RGB or RGBA
+    source_format: str
+    icc_profile: bytes | None  # kept for RGB sources so colours look the same afterwards
+
+
+def _decode(data: bytes, what: str) -> _Decoded:
+    """Fully decode, apply the EXIF orientation and normalise the mode to RGB or RGBA."""
     try:
         with Image.open(io.BytesIO(data), formats=_DECODERS) as img:
             limit = Image.MAX_IMAGE_PIXELS
             if limit is not None and img.width * img.height > limit:
                 raise ProviderFailed(f"the {what} is too large to process")
             source_format = img.format or ""
+            profile = img.info.get("icc_profile")
+            rgb_source = img.mode in ("RGB", "RGBA")
             img.load()
             upright = ImageOps.exif_transpose(img) or img
             has_alpha = upright.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
@@ -75,7 +82,8 @@ def _decode(data: bytes, what: str) -> tuple[Image.Image, str]:
         raise ProviderFailed(
             f"the {what} could not be decoded as an image", {"reason": type(exc).__name__}
         ) from None
-    return converted, source_format
+    icc = profile if rgb_source and isinstance(profile, bytes) else None
+    return _Decoded(converted, source_format, icc)
 
 
 def _keep_alpha(img: Image.Image, effect: Callable[[Image.Image], Image.Image]) -> Image.Image:
@@ -103,20 +111,18 @@ def _overlay(img: Image.Image, templates: Mapping[str, tuple[bytes, str]]) -> Im
             f"overlay needs the template image {OVERLAY_TEMPLATE!r}",
             {"setting": OVERLAY_TEMPLATE},
         )
-    template, _ = _decode(template_data[0], "overlay template")
-    template = template.convert("RGBA")
+    template = _decode(template_data[0], "overlay template").image.convert("RGBA")
     if template.size != img.size:
         template = template.resize(img.size, Image.Resampling.LANCZOS)
     composed = Image.alpha_composite(img.convert("RGBA"), template)
     return composed if img.mode == "RGBA" else composed.convert("RGB")
 
 
-_OPERATIONS: dict[str, Operation] = {
+OPERATIONS: Mapping[str, Operation] = {
     "grayscale": _grayscale,
     "sepia": _sepia,
     "overlay": _overlay,
 }
-assert set(_OPERATIONS) == set(PROVIDERS["local"].operations), "local operations out of sync"
 
 
 def _encode(img: Image.Image, source_format: str, icc_profile: bytes | None) -> ProviderOutput:
@@ -137,23 +143,12 @@ def _encode(img: Image.Image, source_format: str, icc_profile: bytes | None) -> 
     return ProviderOutput(image=buffer.getvalue(), mime=mime)
 
 
-def _source_icc_profile(data: bytes) -> bytes | None:
-    """The photo's RGB colour profile, kept so colours look the same after processing."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_DECODERS) as img:
-            profile = img.info.get("icc_profile")
-            rgb_source = img.mode in ("RGB", "RGBA")
-    except _DECODE_ERRORS:
-        return None
-    return profile if rgb_source and isinstance(profile, bytes) else None
-
-
 def _run(operation: Operation, request: ProviderInput) -> ProviderOutput:
     """The blocking Pillow part: decode, transform, encode."""
-    img, source_format = _decode(request.image, "photo")
-    result = operation(img, request.templates)
+    photo = _decode(request.image, "photo")
+    result = operation(photo.image, request.templates)
     try:
-        return _encode(result, source_format, _source_icc_profile(request.image))
+        return _encode(result, photo.source_format, photo.icc_profile)
     except (OSError, ValueError) as exc:
         raise ProviderFailed(
             "the result image could not be encoded", {"reason": type(exc).__name__}
@@ -167,9 +162,9 @@ class LocalProvider:
         self._clock: Clock = clock or SystemClock()
 
     async def transform(self, request: ProviderInput) -> ProviderOutput:
-        operation = _OPERATIONS.get(request.operation)
+        operation = OPERATIONS.get(request.operation)
         if operation is None:
-            known = ", ".join(sorted(_OPERATIONS))
+            known = ", ".join(sorted(OPERATIONS))
             raise ProviderFailed(
                 f"local provider has no operation {request.operation!r} (known: {known})",
                 {"operation": request.operation},

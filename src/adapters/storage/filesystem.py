@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, ParamSpec, TypeVar
 
-from application.ports import FileEntry
 from adapters.storage.image_type import extension_for_mime, sniff_image_file
+from application.ports import FileEntry
 from domain.errors import (
     InvalidRequest,
     NotFound,

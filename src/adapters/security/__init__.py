@@ -1,0 +1,5 @@
+"""Password hashing for the global ingest password."""
+
+from adapters.security.password import CachingPasswordVerifier, ScryptPasswordHasher
+
+__all__ = ["CachingPasswordVerifier", "ScryptPasswordHasher"]

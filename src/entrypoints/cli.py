@@ -1,0 +1,301 @@
+"""``photochanger``: run the service, its worker and purge, and administer slots and settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+
+from domain.errors import PhotoChangerError
+from domain.slot import Slot
+from entrypoints.config import Settings, load_settings
+from entrypoints.container import Container
+from entrypoints.runtime import Roles, build_container, resolve_database_url, running
+
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    state: dict[str, Settings] = ctx.ensure_object(dict)
+    if "settings" not in state:
+        state["settings"] = load_settings()
+    return state["settings"]
+
+
+def _run(ctx: click.Context, roles: Roles, action: Callable[[Container], Awaitable[T]]) -> T:
+    """Build the container on the configured (or embedded) database and run ``action``."""
+    settings = _settings(ctx)
+    container = build_container(settings, resolve_database_url(settings))
+
+    async def main() -> T:
+        async with running(container, roles):
+            return await action(container)
+
+    return asyncio.run(main())
+
+
+class _CliGroup(click.Group):
+    """Turns business errors into one clear line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PhotoChangerError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=_CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """PhotoChanger: AI-edit photo booth shots while the booth waits.
+
+    Configuration comes from PHOTOCHANGER_* environment variables (see README). With no
+    PHOTOCHANGER_DATABASE_URL an embedded PostgreSQL under PHOTOCHANGER_DATA_DIR is used.
+    """
+    settings = _settings(ctx)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [PHOTOCHANGER_HOST, 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port [PHOTOCHANGER_PORT, 8000]")
+@click.option("--no-worker", is_flag=True, help="Do not process jobs in this process.")
+@click.option("--no-purge", is_flag=True, help="Do not run the periodic cleanup in this process.")
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, no_worker: bool, no_purge: bool
+) -> None:
+    """Run the HTTP API (with the worker and purge loops inside, unless disabled)."""
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    settings = _settings(ctx)
+    container = build_container(settings, resolve_database_url(settings))
+    roles = Roles(
+        worker=settings.run_worker and not no_worker,
+        purge=settings.run_purge and not no_purge,
+        provision_password=True,
+    )
+    app = create_app(container, roles)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}", err=True)
+    uvicorn.run(
+        app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(), access_log=False
+    )
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Process jobs only (no HTTP); stops cleanly on SIGTERM/SIGINT, handing back held jobs."""
+
+    async def until_stopped(_: Container) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo("worker running; Ctrl-C to stop", err=True)
+        await stop.wait()
+
+    _run(ctx, Roles(worker=True), until_stopped)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One cleanup round, then exit (for cron).")
+@click.pass_context
+def purge(ctx: click.Context, once: bool) -> None:
+    """Time out overdue jobs and delete expired payloads, links, results and orphan files."""
+
+    async def one_round(container: Container) -> None:
+        report = await container.purge_artifacts()()
+        click.echo(json.dumps(asdict(report)))
+
+    async def forever(container: Container) -> None:
+        from entrypoints.worker import run_purge_loop
+
+        await run_purge_loop(container.purge_artifacts(), container.settings().purge_interval_sec)
+
+    _run(ctx, Roles(), one_round if once else forever)
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply database migrations (also done automatically at every start)."""
+
+    async def nothing(_: Container) -> None:
+        click.echo("database schema is up to date")
+
+    _run(ctx, Roles(), nothing)
+
+
+def _slot_dict(slot: Slot) -> dict[str, Any]:
+    return {
+        "id": slot.id,
+        "name": slot.name,
+        "provider": slot.provider,
+        "operation": slot.operation,
+        "settings": dict(slot.settings),
+        "is_active": slot.is_active,
+        "updated_at": slot.updated_at.isoformat(),
+    }
+
+
+@main.group()
+def slots() -> None:
+    """Inspect and configure the 15 ingest slots."""
+
+
+@slots.command("list")
+@click.pass_context
+def slots_list(ctx: click.Context) -> None:
+    """One line per slot: id, state, provider/operation, name."""
+
+    async def show(container: Container) -> list[Slot]:
+        return await container.slots().list()
+
+    for slot in _run(ctx, Roles(), show):
+        state = "active  " if slot.is_active else "inactive"
+        click.echo(f"{slot.id}  {state}  {slot.provider}/{slot.operation:<18} {slot.name}")
+
+
+@slots.command("show")
+@click.argument("slot_id", metavar="SLOT")
+@click.pass_context
+def slots_show(ctx: click.Context, slot_id: str) -> None:
+    """Print one slot as JSON."""
+
+    async def show(container: Container) -> Slot | None:
+        return await container.slots().get(slot_id)
+
+    slot = _run(ctx, Roles(), show)
+    if slot is None:
+        raise click.ClickException(f"no slot {slot_id!r} (slots are slot-001 … slot-015)")
+    click.echo(json.dumps(_slot_dict(slot), indent=2))
+
+
+@slots.command("set")
+@click.argument("slot_id", metavar="SLOT")
+@click.option("--provider", help="local, gemini or turbotext")
+@click.option("--operation", help="e.g. grayscale, sepia, overlay (local); image_edit, …")
+@click.option("--settings", "settings_json", help="JSON object, e.g. '{\"delay_ms\": 500}'")
+@click.option("--name", help="Display name")
+@click.option("--active/--inactive", default=None, help="Accept ingests on this slot or not")
+@click.pass_context
+def slots_set(
+    ctx: click.Context,
+    slot_id: str,
+    provider: str | None,
+    operation: str | None,
+    settings_json: str | None,
+    name: str | None,
+    active: bool | None,
+) -> None:
+    """Change a slot; refuses (naming the problem) anything the provider cannot run."""
+    from application.configure_slot import SlotChanges
+
+    parsed: dict[str, Any] | None = None
+    if settings_json is not None:
+        try:
+            parsed = json.loads(settings_json)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--settings") from None
+        if not isinstance(parsed, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    changes = SlotChanges(
+        slot_id=slot_id,
+        name=name,
+        provider=provider,
+        operation=operation,
+        settings=parsed,
+        is_active=active,
+    )
+
+    async def apply(container: Container) -> Slot:
+        return await container.configure_slot()(changes)
+
+    click.echo(json.dumps(_slot_dict(_run(ctx, Roles(), apply)), indent=2))
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Show or change the service-wide settings stored in the database."""
+
+
+@settings_group.command("show")
+@click.pass_context
+def settings_show(ctx: click.Context) -> None:
+    """Current values and the deadlines they imply for new jobs."""
+
+    async def show(container: Container) -> dict[str, Any]:
+        app = await container.app_settings().load()
+        bounds = container.settings().timeout_bounds
+        has_password = await container.app_settings().get_password_hash() is not None
+        return {
+            "sync_timeout_sec": app.sync_timeout_sec,
+            "result_retention_sec": app.result_retention_sec,
+            "public_link_ttl_sec": app.public_link_ttl(bounds),
+            "ingest_ttl_sec": app.ingest_ttl(bounds),
+            "job_deadline_sec": app.job_deadline(bounds),
+            "ingest_password_set": has_password,
+        }
+
+    click.echo(json.dumps(_run(ctx, Roles(), show), indent=2))
+
+
+@settings_group.command("set")
+@click.option("--sync-timeout", type=float, help="Seconds an ingest may wait (45..60)")
+@click.option("--result-retention", type=float, help="Seconds results stay downloadable")
+@click.pass_context
+def settings_set(
+    ctx: click.Context, sync_timeout: float | None, result_retention: float | None
+) -> None:
+    """Change values for new jobs; running jobs keep theirs."""
+    from application.app_settings_admin import SettingsChanges
+
+    if sync_timeout is None and result_retention is None:
+        raise click.UsageError("give --sync-timeout and/or --result-retention")
+
+    async def apply(container: Container) -> Any:
+        return await container.update_settings()(
+            SettingsChanges(sync_timeout_sec=sync_timeout, result_retention_sec=result_retention)
+        )
+
+    updated = _run(ctx, Roles(), apply)
+    click.echo(json.dumps(asdict(updated), indent=2))
+
+
+@main.group()
+def password() -> None:
+    """Manage the global ingest password."""
+
+
+@password.command("set")
+@click.pass_context
+def password_set(ctx: click.Context) -> None:
+    """Set the ingest password: prompts on a terminal, else reads one line from stdin.
+
+    Only a salted scrypt hash is stored; running services use it on the next ingest.
+    """
+    if sys.stdin.isatty():
+        secret = click.prompt("New ingest password", hide_input=True, confirmation_prompt=True)
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+
+    async def apply(container: Container) -> None:
+        await container.set_ingest_password()(secret)
+
+    _run(ctx, Roles(), apply)
+    click.echo("ingest password updated")

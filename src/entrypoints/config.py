@@ -1,0 +1,129 @@
+"""The one typed settings object, read from ``PHOTOCHANGER_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from domain.deadlines import TimeoutBounds
+from domain.errors import InvalidConfiguration
+
+PREFIX = "PHOTOCHANGER_"
+MB = 1024 * 1024
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Deployment configuration. Operator-tunable business values (sync timeout, result
+    retention, password) live in the database instead, so they change without a restart."""
+
+    database_url: str | None = None
+    data_dir: str = "./var"
+    media_root: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ingest_password: str | None = None
+    public_base_url: str | None = None
+    max_upload_bytes: int = 25 * MB
+    max_unfinished_jobs: int = 256
+    retry_after_sec: int = 5
+    run_worker: bool = True
+    run_purge: bool = True
+    worker_concurrency: int = 8
+    worker_poll_interval_ms: int = 200
+    lease_sec: float = 10.0
+    result_poll_interval_ms: int = 50
+    result_waiter: Literal["shared", "per_request"] = "shared"
+    per_request_poll_interval_ms: int = 1000
+    purge_interval_sec: float = 30.0
+    orphan_grace_sec: float = 3600.0
+    local_concurrency: int = 4
+    gemini_concurrency: int = 4
+    turbotext_concurrency: int = 2
+    sync_timeout_min_sec: float = 45.0
+    sync_timeout_max_sec: float = 60.0
+    password_max_failures: int = 10
+    password_failure_window_sec: float = 60.0
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        positive = {
+            "port": self.port,
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_unfinished_jobs": self.max_unfinished_jobs,
+            "worker_concurrency": self.worker_concurrency,
+            "worker_poll_interval_ms": self.worker_poll_interval_ms,
+            "result_poll_interval_ms": self.result_poll_interval_ms,
+            "db_pool_size": self.db_pool_size,
+            "lease_sec": self.lease_sec,
+            "purge_interval_sec": self.purge_interval_sec,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise InvalidConfiguration(f"{PREFIX}{name.upper()} must be positive")
+        if not 0 < self.port < 65536:
+            raise InvalidConfiguration(f"{PREFIX}PORT must be 1..65535")
+        self.timeout_bounds  # noqa: B018 - validates the bounds early
+
+    @property
+    def timeout_bounds(self) -> TimeoutBounds:
+        try:
+            return TimeoutBounds(self.sync_timeout_min_sec, self.sync_timeout_max_sec)
+        except ValueError as exc:
+            raise InvalidConfiguration(str(exc)) from None
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def media_path(self) -> Path:
+        return (
+            Path(self.media_root).expanduser().resolve()
+            if self.media_root
+            else (self.data_path / "media")
+        )
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_path / "postgres"
+
+    @property
+    def provider_concurrency(self) -> dict[str, int]:
+        return {
+            "local": self.local_concurrency,
+            "gemini": self.gemini_concurrency,
+            "turbotext": self.turbotext_concurrency,
+        }
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read ``PHOTOCHANGER_*`` variables (empty values count as unset); refuse unknown ones so a
+    typo is reported rather than silently ignored."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(PREFIX) and value != ""
+    }
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidConfiguration(f"bad configuration: {_env_name(str(exc))}") from None
+
+
+def _env_name(message: str) -> str:
+    """msgspec says ``at `$.port```; operators know the variable as PHOTOCHANGER_PORT."""
+    if message.startswith("Object contains unknown field `"):
+        field = message.split("`")[1]
+        return f"unknown variable {PREFIX}{field.upper()}"
+    if "`$." in message:
+        head, _, tail = message.partition("`$.")
+        field, _, rest = tail.partition("`")
+        return f"{head}{PREFIX}{field.upper()}{rest}"
+    return message

@@ -1,0 +1,148 @@
+"""The composition root: the only module that knows which adapter implements which port."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.postgres.app_settings import PostgresSettingsRepository
+from adapters.postgres.jobs import PostgresJobRepository
+from adapters.postgres.media_objects import PostgresMediaObjectRepository
+from adapters.postgres.pool import create_pool
+from adapters.postgres.slots import PostgresSlotRepository
+from adapters.postgres.templates import PostgresTemplateRepository
+from adapters.providers.local import LocalProvider
+from adapters.providers.registry import StaticProviderRegistry
+from adapters.security.password import CachingPasswordVerifier, ScryptPasswordHasher
+from adapters.storage.filesystem import FilesystemMediaStorage
+from application.app_settings_admin import UpdateSettings
+from application.claim_job import ClaimAndProcess
+from application.configure_slot import ConfigureSlot
+from application.ingest_password import EnsureIngestPassword, SetIngestPassword
+from application.job_artifacts import JobArtifacts
+from application.password_guard import FailedPasswordGuard
+from application.process_job import LeasePolicy, ProcessJob
+from application.provider_limits import ProviderLimits
+from application.public_downloads import GetPublicMedia, GetResult
+from application.purge_artifacts import PurgeArtifacts, PurgePolicy
+from application.submit_ingest import IngestLimits, SubmitIngest
+from application.waiting import CompletionWaiter, PerRequestPoller, SharedCompletionPoller
+from entrypoints.config import Settings
+from entrypoints.signals import CallbackSignal, WorkTokens
+
+
+def _waiter(
+    settings: Settings, jobs: PostgresJobRepository, clock: SystemClock
+) -> CompletionWaiter:
+    if settings.result_waiter == "per_request":
+        return PerRequestPoller(
+            jobs, clock, interval_seconds=settings.per_request_poll_interval_ms / 1000
+        )
+    return SharedCompletionPoller(jobs, clock, tick_seconds=settings.result_poll_interval_ms / 1000)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Container(containers.DeclarativeContainer):
+    """Built once per process by the HTTP app, the worker and the CLI alike."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    database_url = providers.Dependency(instance_of=str)
+
+    clock = providers.Singleton(SystemClock)
+    pool = providers.Singleton(create_pool, database_url, max_size=settings.provided.db_pool_size)
+    storage = providers.Singleton(FilesystemMediaStorage, settings.provided.media_path)
+
+    jobs = providers.Singleton(PostgresJobRepository, pool)
+    slots = providers.Singleton(PostgresSlotRepository, pool)
+    app_settings = providers.Singleton(PostgresSettingsRepository, pool)
+    media_objects = providers.Singleton(PostgresMediaObjectRepository, pool)
+    templates = providers.Singleton(PostgresTemplateRepository, pool)
+
+    hasher = providers.Singleton(CachingPasswordVerifier, providers.Singleton(ScryptPasswordHasher))
+    password_guard = providers.Singleton(
+        FailedPasswordGuard,
+        clock,
+        max_failures=settings.provided.password_max_failures,
+        window_seconds=settings.provided.password_failure_window_sec,
+    )
+    providers_registry = providers.Singleton(
+        StaticProviderRegistry, providers.Dict(local=providers.Singleton(LocalProvider, clock))
+    )
+    provider_limits = providers.Singleton(ProviderLimits, settings.provided.provider_concurrency)
+    lease = providers.Singleton(LeasePolicy, seconds=settings.provided.lease_sec)
+    waiter = providers.Singleton(_waiter, settings, jobs, clock)
+    work_tokens = providers.Singleton(WorkTokens, settings.provided.worker_concurrency)
+    job_finalized = providers.Singleton(CallbackSignal, waiter.provided.poke)
+    artifacts = providers.Singleton(JobArtifacts, jobs, media_objects, storage)
+
+    ingest_limits = providers.Singleton(
+        IngestLimits,
+        max_upload_bytes=settings.provided.max_upload_bytes,
+        max_unfinished_jobs=settings.provided.max_unfinished_jobs,
+        retry_after_seconds=settings.provided.retry_after_sec,
+        bounds=settings.provided.timeout_bounds,
+    )
+    submit_ingest = providers.Singleton(
+        SubmitIngest,
+        jobs=jobs,
+        slots=slots,
+        settings=app_settings,
+        storage=storage,
+        hasher=hasher,
+        guard=password_guard,
+        waiter=waiter,
+        clock=clock,
+        job_added=work_tokens,
+        limits=ingest_limits,
+    )
+    process_job = providers.Singleton(
+        ProcessJob,
+        jobs=jobs,
+        templates=templates,
+        settings=app_settings,
+        storage=storage,
+        providers=providers_registry,
+        limits=provider_limits,
+        artifacts=artifacts,
+        clock=clock,
+        lease=lease,
+        job_finalized=job_finalized,
+    )
+    claim_and_process = providers.Singleton(
+        ClaimAndProcess, jobs=jobs, process=process_job, clock=clock, lease=lease
+    )
+    purge_artifacts = providers.Factory(
+        PurgeArtifacts,
+        jobs=jobs,
+        media_objects=media_objects,
+        storage=storage,
+        artifacts=artifacts,
+        clock=clock,
+        policy=providers.Factory(
+            PurgePolicy, orphan_grace_seconds=settings.provided.orphan_grace_sec
+        ),
+    )
+    get_result = providers.Factory(GetResult, jobs=jobs, storage=storage, clock=clock)
+    get_public_media = providers.Factory(
+        GetPublicMedia, media_objects=media_objects, storage=storage, clock=clock
+    )
+    configure_slot = providers.Factory(
+        ConfigureSlot,
+        slots=slots,
+        templates=templates,
+        clock=clock,
+        public_base_url=settings.provided.public_base_url,
+    )
+    update_settings = providers.Factory(
+        UpdateSettings, settings=app_settings, bounds=settings.provided.timeout_bounds
+    )
+    set_ingest_password = providers.Factory(SetIngestPassword, settings=app_settings, hasher=hasher)
+    ensure_ingest_password = providers.Factory(
+        EnsureIngestPassword, settings=app_settings, hasher=hasher
+    )

@@ -1,0 +1,1 @@
+"""The Litestar HTTP app: controllers, msgspec schemas and the one error mapping."""

@@ -1,0 +1,87 @@
+"""The one place where errors become HTTP answers (SPEC §4 codes and JSON body)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from domain.errors import PhotoChangerError, RateLimited
+from entrypoints.http.schemas import ErrorBody, ErrorDetail
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_request": 400,
+    "invalid_password": 401,
+    "slot_not_found": 404,
+    "not_found": 404,
+    "gone": 410,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+    "provider_error": 502,
+    "service_unavailable": 503,
+    "timeout": 504,
+    "invalid_configuration": 422,
+    "conflict": 409,
+    "job_finalized": 409,
+    "internal_error": 500,
+}
+
+_CODE_BY_HTTP_STATUS: dict[int, str] = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "invalid_request",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[ErrorBody]:
+    headers = {}
+    if details and "retry_after" in details:
+        headers["Retry-After"] = str(details["retry_after"])
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details or {}))
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def handle_domain_error(_: Request[Any, Any, Any], exc: PhotoChangerError) -> Response[ErrorBody]:
+    status = STATUS_BY_CODE.get(exc.code, 500)
+    if status >= 500:
+        log.warning("answering %s %s: %s", status, exc.code, exc.message)
+    details = dict(exc.details)
+    if isinstance(exc, RateLimited):
+        details["retry_after"] = exc.retry_after
+    return error_response(status, exc.code, exc.message, details)
+
+
+def handle_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    """Framework errors (bad multipart, body over the cap, unknown route) in the same shape."""
+    status = exc.status_code
+    code = _CODE_BY_HTTP_STATUS.get(
+        status, "internal_error" if status >= 500 else "invalid_request"
+    )
+    message = exc.detail if status < 500 else "internal error"
+    if status == 413:
+        message = "the upload is larger than allowed"
+    return error_response(status, code, message)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """Anything unforeseen: logged with its traceback here, never sent to the client."""
+    log.error("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    PhotoChangerError: handle_domain_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,30 @@
+"""Public downloads (SPEC §7) and the health probes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.response import File
+
+from application.public_downloads import GetPublicMedia, GetResult
+
+
+class PublicController(Controller):
+    path = "/public"
+    tags = ["public"]
+
+    @get("/results/{job_id:uuid}", summary="Download a job's result (410 once expired)")
+    async def result(self, job_id: UUID, get_result: GetResult) -> File:
+        download = await get_result(job_id)
+        return File(
+            path=download.file,
+            media_type=download.mime,
+            filename=download.filename,
+            content_disposition_type="attachment",
+        )
+
+    @get("/media/{media_id:uuid}", summary="Temporary public link to a job input")
+    async def media(self, media_id: UUID, get_public_media: GetPublicMedia) -> File:
+        download = await get_public_media(media_id)
+        return File(path=download.file, media_type=download.mime, content_disposition_type="inline")

@@ -1,0 +1,94 @@
+"""Start-up and shutdown shared by every entrypoint: database, migrations, password, loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from adapters.postgres.embedded import start_embedded_postgres
+from adapters.postgres.migrate import apply_migrations
+from entrypoints.config import Settings
+from entrypoints.container import Container, worker_identity
+from entrypoints.worker import WorkerLanes, run_purge_loop
+
+log = logging.getLogger(__name__)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``PHOTOCHANGER_DATABASE_URL``, or the embedded server under the data directory (started
+    now if not already running; the last process using it stops it)."""
+    if settings.database_url:
+        return settings.database_url
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    return start_embedded_postgres(settings.embedded_pgdata)
+
+
+def build_container(settings: Settings, database_url: str) -> Container:
+    return Container(settings=settings, database_url=database_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """Which loops this process runs besides whatever entrypoint started it."""
+
+    worker: bool = False
+    purge: bool = False
+    provision_password: bool = False
+
+
+@contextlib.asynccontextmanager
+async def running(container: Container, roles: Roles) -> AsyncIterator[Container]:
+    """Open the pool, migrate, make sure an ingest password exists, run the background loops;
+    on exit stop the loops (jobs in hand go back to the queue) and close everything."""
+    settings: Settings = container.settings()
+    pool = container.pool()
+    await pool.open(wait=True, timeout=30)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        applied = await apply_migrations(pool)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        if roles.provision_password:
+            await _provision_password(container, settings)
+        if roles.worker:
+            lanes = WorkerLanes(
+                container.claim_and_process(),
+                container.work_tokens(),
+                worker_id=worker_identity(),
+                concurrency=settings.worker_concurrency,
+                poll_interval=settings.worker_poll_interval_ms / 1000,
+            )
+            tasks.append(asyncio.create_task(lanes.run(), name="worker"))
+        if roles.purge:
+            purge = container.purge_artifacts()
+            tasks.append(
+                asyncio.create_task(
+                    run_purge_loop(purge, settings.purge_interval_sec), name="purge"
+                )
+            )
+        yield container
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await container.waiter().aclose()
+        await pool.close()
+
+
+async def _provision_password(container: Container, settings: Settings) -> None:
+    outcome = await container.ensure_ingest_password()(settings.ingest_password)
+    if outcome.generated is not None:
+        # Printed once, to the operator's terminal; only its hash is stored.
+        print(
+            "\n  No ingest password was set, so one was generated (shown only this once):\n"
+            f"\n      {outcome.generated}\n\n"
+            "  Change it with `photochanger password set` or PHOTOCHANGER_INGEST_PASSWORD.\n",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -1,0 +1,76 @@
+"""The worker entrypoint: lanes that claim jobs from the ``job`` table and process them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import astuple
+
+from application.claim_job import ClaimAndProcess
+from application.purge_artifacts import PurgeArtifacts
+from domain.errors import PhotoChangerError
+from entrypoints.signals import WorkTokens
+
+log = logging.getLogger(__name__)
+
+
+class WorkerLanes:
+    """``concurrency`` lanes share one idle poll: while the queue is empty the process makes
+    one claim query per ``poll_interval`` (not one per lane). A lane that finds work wakes
+    another, so a backlog fans out over all lanes at once. A local ingest wakes a lane
+    immediately through ``tokens``."""
+
+    def __init__(
+        self,
+        step: ClaimAndProcess,
+        tokens: WorkTokens,
+        *,
+        worker_id: str,
+        concurrency: int,
+        poll_interval: float,
+    ) -> None:
+        self._step = step
+        self._tokens = tokens
+        self._worker_id = worker_id
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+
+    async def run(self) -> None:
+        """Run until cancelled; a cancelled lane hands its job back to the queue."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._ticker(), name="worker-ticker")
+            for n in range(self._concurrency):
+                group.create_task(self._lane(), name=f"worker-lane-{n}")
+
+    async def _ticker(self) -> None:
+        while True:
+            self._tokens.notify()
+            await asyncio.sleep(self._poll_interval)
+
+    async def _lane(self) -> None:
+        while True:
+            await self._tokens.take()
+            while await self._claim_once():
+                self._tokens.notify()
+
+    async def _claim_once(self) -> bool:
+        try:
+            return await self._step(worker_id=self._worker_id) is not None
+        except PhotoChangerError as exc:
+            log.warning("worker step failed: %s", exc.message)
+        except Exception:
+            log.exception("worker step crashed")
+        await asyncio.sleep(self._poll_interval)  # back off instead of spinning on a fault
+        return False
+
+
+async def run_purge_loop(purge: PurgeArtifacts, interval: float) -> None:
+    """Periodic PurgeArtifacts inside the service; a failed round is retried next interval."""
+    while True:
+        try:
+            report = await purge()
+            if any(astuple(report)):
+                log.info("purge: %s", report)
+        except Exception:
+            log.exception("purge round failed")
+        await asyncio.sleep(interval)
