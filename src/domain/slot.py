@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from domain.errors import InvalidConfiguration
 from domain.providers import validate_operation_settings
@@ -73,4 +74,4 @@ class Slot:
 
     def template_ids(self) -> list[str]:
         """TemplateMedia ids this slot's settings reference."""
-        return [str(v) for k, v in self.settings.items() if k.endswith("template_id")]
+        return [str(UUID(str(v))) for k, v in self.settings.items() if k.endswith("template_id")]
