@@ -24,13 +24,17 @@ from entrypoints.runtime import Roles, build_container
 PASSWORD = "booth-password-1"
 
 
-def jpeg_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+def jpeg_bytes(
+    width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
 
 
-def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int, int] = (0, 0, 255, 255)) -> bytes:
+def png_bytes(
+    width: int = 64, height: int = 48, color: tuple[int, int, int, int] = (0, 0, 255, 255)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGBA", (width, height), color).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -70,7 +74,9 @@ class Service:
         extra: dict[str, str] | None = None,
     ) -> httpx.Response:
         data = {"password": password, **(extra or {})}
-        files = {"fileToUpload": (filename, photo if photo is not None else jpeg_bytes(), content_type)}
+        files = {
+            "fileToUpload": (filename, photo if photo is not None else jpeg_bytes(), content_type)
+        }
         return await self.client.post(f"/ingest/{slot_id}", data=data, files=files)
 
     async def set_sync_timeout(self, seconds: float) -> None:

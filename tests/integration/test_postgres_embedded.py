@@ -1,0 +1,46 @@
+"""The embedded server helper: starts as root, creates the app database, tolerates a joiner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from adapters.postgres.embedded import EmbeddedPostgres
+
+JOIN_AND_LEAVE = """
+import sys
+from pathlib import Path
+from adapters.postgres.embedded import start_embedded_postgres
+print(start_embedded_postgres(Path(sys.argv[1])))
+"""
+
+
+def test_start_creates_the_database_and_a_second_process_reuses_the_server(
+    tmp_path: Path,
+) -> None:
+    pgdata = tmp_path / "nested" / "pgdata"  # the parent is created on demand
+    server = EmbeddedPostgres(pgdata, cleanup_mode="delete")
+    try:
+        url = server.start()
+        assert server.start() == url  # idempotent
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("photochanger",)
+
+        joined = subprocess.run(
+            [sys.executable, "-c", JOIN_AND_LEAVE, str(pgdata)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert joined.stdout.strip() == url  # same server, same socket
+        assert joined.stderr == ""  # no start-up noise
+
+        with psycopg.connect(url) as conn:  # the joiner left; our handle keeps it running
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.stop()
+    assert not pgdata.exists()
