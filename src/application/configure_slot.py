@@ -47,7 +47,7 @@ class ConfigureSlot:
             raise SlotNotFound(f"slot {changes.slot_id!r} does not exist (slot-001..slot-015)")
         provider_changed = changes.provider not in (None, current.provider)
         settings = changes.settings
-        if provider_changed and settings is None and changes.operation is None:
+        if provider_changed and settings is None:
             settings = {}  # another provider's settings would not fit
         updated = current.reconfigure(
             now=self._clock.now(),
@@ -70,8 +70,8 @@ class ConfigureSlot:
         return updated
 
     async def _check_templates(self, slot: Slot) -> None:
-        for template_id in slot.template_ids():
+        for field, template_id in slot.template_ids().items():
             if await self._templates.get(UUID(template_id)) is None:
                 raise InvalidConfiguration(
-                    f"template {template_id} does not exist", {"field": "template_id"}
+                    f"{field}: template {template_id} does not exist", {"field": field}
                 )

@@ -8,7 +8,7 @@ import contextlib
 import enum
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from application.job_artifacts import JobArtifacts
@@ -89,11 +89,19 @@ class ProcessJob:
         try:
             output = await self._run_provider(job, worker_id)
         except _FinalizedElsewhere:
+            current = await self._jobs.get(job.id)
+            if current is not None and not current.is_finalized:
+                # Our lease lapsed and another worker re-claimed the job: its inputs are in use.
+                log.info("job %s: re-claimed by another worker; leaving it to them", job.id)
+                return Outcome.LOST_RACE
             outcome = Outcome.LOST_RACE
         except TimeoutError:
             outcome = await self._fail(job, FailureReason.TIMEOUT)
         except ProviderFailed as exc:
             log.warning("job %s: provider %s failed: %s", job.id, job.provider, exc.message)
+            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR)
+        except Exception:  # an adapter bug must still end the job now, not at its deadline
+            log.exception("job %s: provider %s crashed", job.id, job.provider)
             outcome = await self._fail(job, FailureReason.PROVIDER_ERROR)
         else:
             outcome = await self._succeed(job, output)
@@ -106,18 +114,31 @@ class ProcessJob:
             raise TimeoutError
         call = asyncio.create_task(self._call_provider(job))
         keeper = asyncio.create_task(self._keep_lease(job.id, worker_id, call))
+        timer = asyncio.create_task(self._cancel_at(job.expires_at, call))
         try:
-            async with asyncio.timeout(remaining.remaining_seconds):
-                return await call
+            return await call
         except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the worker itself is being stopped
             if keeper.done() and not keeper.cancelled() and keeper.result():
                 raise _FinalizedElsewhere from None
+            if timer.done() and not timer.cancelled():
+                raise TimeoutError from None
             raise
         finally:
             call.cancel()
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            for helper in (keeper, timer):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+
+    async def _cancel_at(self, deadline: datetime, call: asyncio.Task[ProviderOutput]) -> None:
+        """The deadline, on the injected clock: the provider call never outlives the job, and
+        is never cut before it (timers may fire early; ``remaining_ms`` is floored)."""
+        while not (info := calculate_deadline_info(deadline, now=self._clock.now())).is_expired:
+            await self._clock.sleep(max(info.remaining_seconds, 0.001))
+        call.cancel()
 
     async def _call_provider(self, job: Job) -> ProviderOutput:
         request = await self._build_input(job)

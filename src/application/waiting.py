@@ -37,6 +37,18 @@ class CompletionWaiter(Protocol):
     async def aclose(self) -> None: ...
 
 
+async def wait_until_deadline(clock: Clock, event: asyncio.Event, deadline: datetime) -> bool:
+    """Wait for ``event`` but never give up before ``deadline`` by the clock: timers may fire
+    a fraction of a millisecond early and ``remaining_ms`` is floored, so re-check and wait
+    out any remainder (a 504 must never come early)."""
+    while True:
+        info = calculate_deadline_info(deadline, now=clock.now())
+        if info.is_expired:
+            return event.is_set()
+        if await clock.wait_for_event(event, max(info.remaining_seconds, 0.001)):
+            return True
+
+
 class SharedCompletionPoller:
     """One polling task per process, waking waiters whose job the database reports finalized."""
 
@@ -53,8 +65,7 @@ class SharedCompletionPoller:
         event = self._waiters.setdefault(job_id, asyncio.Event())
         self._ensure_running()
         try:
-            remaining = calculate_deadline_info(deadline, now=self._clock.now()).remaining_seconds
-            return await self._clock.wait_for_event(event, remaining)
+            return await wait_until_deadline(self._clock, event, deadline)
         finally:
             self._waiters.pop(job_id, None)
 
@@ -114,7 +125,7 @@ class PerRequestPoller:
             info = calculate_deadline_info(deadline, now=self._clock.now())
             if info.is_expired:
                 return False
-            await self._clock.sleep(min(self._interval, info.remaining_seconds))
+            await self._clock.sleep(min(self._interval, max(info.remaining_seconds, 0.001)))
 
     def poke(self) -> None:
         """The seed design has nothing to wake."""

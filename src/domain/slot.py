@@ -72,6 +72,6 @@ class Slot:
             self.provider, self.operation, self.settings, require_complete=self.is_active
         )
 
-    def template_ids(self) -> list[str]:
-        """TemplateMedia ids this slot's settings reference."""
-        return [str(UUID(str(v))) for k, v in self.settings.items() if k.endswith("template_id")]
+    def template_ids(self) -> dict[str, str]:
+        """TemplateMedia ids this slot's settings reference, by settings field."""
+        return {k: str(UUID(str(v))) for k, v in self.settings.items() if k.endswith("template_id")}

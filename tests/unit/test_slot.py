@@ -336,7 +336,7 @@ def test_template_id_may_be_a_uuid_object() -> None:
     changed = make_slot().reconfigure(
         now=T1, operation="overlay", settings={"overlay_template_id": UUID(TEMPLATE)}
     )
-    assert changed.template_ids() == [TEMPLATE]
+    assert changed.template_ids() == {"overlay_template_id": TEMPLATE}
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n", None, 5, ["p"]])
@@ -379,9 +379,17 @@ def test_template_ids_lists_every_template_reference() -> None:
         operation="style_transfer",
         settings={"prompt": "p", "style_template_id": TEMPLATE},
     )
-    assert slot.template_ids() == [TEMPLATE]
-    assert make_slot().template_ids() == []
+    assert slot.template_ids() == {"style_template_id": TEMPLATE}
+    assert make_slot().template_ids() == {}
     several = make_slot(
         settings={"style_template_id": TEMPLATE, "face_template_id": OTHER_TEMPLATE}
     )
-    assert sorted(several.template_ids()) == sorted([TEMPLATE, OTHER_TEMPLATE])
+    assert several.template_ids() == {
+        "style_template_id": TEMPLATE,
+        "face_template_id": OTHER_TEMPLATE,
+    }
+
+
+def test_template_ids_are_normalised_to_the_canonical_form() -> None:
+    upper = make_slot(settings={"overlay_template_id": TEMPLATE.upper().replace("-", "")})
+    assert upper.template_ids() == {"overlay_template_id": TEMPLATE}

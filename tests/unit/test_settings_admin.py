@@ -1,0 +1,84 @@
+"""UpdateSettings: range-checked changes for new jobs; nothing saved when out of range."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import InMemorySettingsRepository
+
+from application.app_settings_admin import SettingsChanges, UpdateSettings
+from domain.deadlines import PRODUCT_BOUNDS, TimeoutBounds
+from domain.errors import InvalidConfiguration
+from domain.settings import RESULT_RETENTION_KEY, SYNC_TIMEOUT_KEY, AppSettings
+
+
+@pytest.fixture
+def update(settings_repo: InMemorySettingsRepository) -> UpdateSettings:
+    return UpdateSettings(settings=settings_repo, bounds=PRODUCT_BOUNDS)
+
+
+async def test_a_change_in_range_is_saved_with_who_made_it(
+    update: UpdateSettings, settings_repo: InMemorySettingsRepository
+) -> None:
+    updated = await update(
+        SettingsChanges(sync_timeout_sec=55, result_retention_sec=3600, updated_by="admin:ann")
+    )
+
+    assert updated == AppSettings(sync_timeout_sec=55, result_retention_sec=3600)
+    assert settings_repo.settings == updated
+    assert settings_repo.settings_updated_by == "admin:ann"
+
+
+async def test_a_partial_change_keeps_the_other_value(
+    update: UpdateSettings, settings_repo: InMemorySettingsRepository
+) -> None:
+    settings_repo.settings = AppSettings(sync_timeout_sec=50, result_retention_sec=7200)
+
+    assert await update(SettingsChanges(result_retention_sec=600)) == AppSettings(
+        sync_timeout_sec=50, result_retention_sec=600
+    )
+    assert await update(SettingsChanges(sync_timeout_sec=45)) == AppSettings(
+        sync_timeout_sec=45, result_retention_sec=600
+    )
+    assert settings_repo.settings_updated_by == "cli"
+
+
+@pytest.mark.parametrize("edge", [45, 60])
+async def test_the_sync_timeout_bounds_are_inclusive(update: UpdateSettings, edge: float) -> None:
+    assert (await update(SettingsChanges(sync_timeout_sec=edge))).sync_timeout_sec == edge
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (SettingsChanges(sync_timeout_sec=44.9), SYNC_TIMEOUT_KEY),
+        (SettingsChanges(sync_timeout_sec=61), SYNC_TIMEOUT_KEY),
+        (SettingsChanges(result_retention_sec=59), RESULT_RETENTION_KEY),
+        (SettingsChanges(result_retention_sec=31 * 86_400), RESULT_RETENTION_KEY),
+        (SettingsChanges(sync_timeout_sec=50, result_retention_sec=0), RESULT_RETENTION_KEY),
+    ],
+)
+async def test_out_of_range_values_are_refused_and_nothing_is_saved(
+    update: UpdateSettings,
+    settings_repo: InMemorySettingsRepository,
+    changes: SettingsChanges,
+    field: str,
+) -> None:
+    before = settings_repo.settings
+
+    with pytest.raises(InvalidConfiguration) as refused:
+        await update(changes)
+
+    assert refused.value.details["field"] == field
+    assert settings_repo.settings == before
+    assert settings_repo.saves == 0
+
+
+async def test_narrowed_bounds_allow_demo_timeouts(
+    settings_repo: InMemorySettingsRepository,
+) -> None:
+    demo = UpdateSettings(settings=settings_repo, bounds=TimeoutBounds(low=2.0, high=5.0))
+
+    assert (await demo(SettingsChanges(sync_timeout_sec=3))).sync_timeout_sec == 3
+    with pytest.raises(InvalidConfiguration) as refused:
+        await demo(SettingsChanges(sync_timeout_sec=48))
+    assert "between 2 and 5" in refused.value.message
