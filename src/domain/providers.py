@@ -69,7 +69,9 @@ class ProviderSpec:
     needs_public_urls: bool = False
 
 
-_DELAY = SettingSpec("artificial latency in ms (demos, benchmarks)", _int_range(0, 120_000))
+_DELAY = SettingSpec(
+    "an integer 0..120000: artificial latency in ms (demos, benchmarks)", _int_range(0, 120_000)
+)
 _PROMPT = SettingSpec("prompt text", _is_text, required=True)
 _OPTIONAL_PROMPT = SettingSpec("prompt text", _is_text)
 _STYLE = SettingSpec("TemplateMedia id of the style image", _is_uuid, required=True)

@@ -54,8 +54,8 @@ def validate_sync_timeout(value: float, bounds: TimeoutBounds = PRODUCT_BOUNDS) 
 def validate_result_retention(value: float) -> float:
     if not MIN_RESULT_RETENTION_SEC <= value <= MAX_RESULT_RETENTION_SEC:
         raise InvalidConfiguration(
-            f"result retention must be between {MIN_RESULT_RETENTION_SEC:g} and "
-            f"{MAX_RESULT_RETENTION_SEC:g} seconds, got {value:g}",
+            f"result retention must be between {MIN_RESULT_RETENTION_SEC:.0f} and "
+            f"{MAX_RESULT_RETENTION_SEC:.0f} seconds (30 days), got {value:g}",
             {"field": RESULT_RETENTION_KEY},
         )
     return value

@@ -23,9 +23,16 @@ T = TypeVar("T")
 
 
 def _settings(ctx: click.Context) -> Settings:
+    """Read the configuration when a command needs it (so ``--help`` works even when it is
+    broken) and set up logging from it."""
     state: dict[str, Settings] = ctx.ensure_object(dict)
     if "settings" not in state:
-        state["settings"] = load_settings()
+        settings = state["settings"] = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
     return state["settings"]
 
 
@@ -43,7 +50,8 @@ def _run(ctx: click.Context, roles: Roles, action: Callable[[Container], Awaitab
 
 
 class _CliGroup(click.Group):
-    """Turns business errors into one clear line and exit status 2, never a traceback."""
+    """Turns business errors into one clear ``Error: …`` line and exit status 1, never a
+    traceback (usage errors keep click's status 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,12 +68,7 @@ def main(ctx: click.Context) -> None:
     Configuration comes from PHOTOCHANGER_* environment variables (see README). With no
     PHOTOCHANGER_DATABASE_URL an embedded PostgreSQL under PHOTOCHANGER_DATA_DIR is used.
     """
-    settings = _settings(ctx)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    ctx.ensure_object(dict)
 
 
 @main.command()

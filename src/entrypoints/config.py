@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -16,6 +16,12 @@ PREFIX = "PHOTOCHANGER_"
 MB = 1024 * 1024
 
 
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=10 * 365 * 86_400)]  # also refuses nan, inf
+Port = Annotated[int, msgspec.Meta(ge=1, le=65_535)]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Deployment configuration. Operator-tunable business values (sync timeout, result
     retention, password) live in the database instead, so they change without a restart."""
@@ -24,50 +30,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data_dir: str = "./var"
     media_root: str | None = None
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = 8000
     ingest_password: str | None = None
     public_base_url: str | None = None
-    max_upload_bytes: int = 25 * MB
-    max_unfinished_jobs: int = 256
-    retry_after_sec: int = 5
+    max_upload_bytes: Positive = 25 * MB
+    max_unfinished_jobs: Positive = 256
+    retry_after_sec: Positive = 5
     run_worker: bool = True
     run_purge: bool = True
-    worker_concurrency: int = 8
-    worker_poll_interval_ms: int = 200
-    lease_sec: float = 10.0
-    result_poll_interval_ms: int = 50
+    worker_concurrency: Positive = 8
+    worker_poll_interval_ms: Positive = 200
+    lease_sec: Seconds = 10.0
+    result_poll_interval_ms: Positive = 50
     result_waiter: Literal["shared", "per_request"] = "shared"
-    per_request_poll_interval_ms: int = 1000
-    purge_interval_sec: float = 30.0
-    orphan_grace_sec: float = 3600.0
-    local_concurrency: int = 4
-    gemini_concurrency: int = 4
-    turbotext_concurrency: int = 2
-    sync_timeout_min_sec: float = 45.0
-    sync_timeout_max_sec: float = 60.0
-    password_max_failures: int = 10
-    password_failure_window_sec: float = 60.0
-    db_pool_size: int = 10
+    per_request_poll_interval_ms: Positive = 1000
+    purge_interval_sec: Seconds = 30.0
+    orphan_grace_sec: Seconds = 3600.0
+    local_concurrency: Positive = 4
+    gemini_concurrency: Positive = 4
+    turbotext_concurrency: Positive = 2
+    sync_timeout_min_sec: Seconds = 45.0
+    sync_timeout_max_sec: Seconds = 60.0
+    password_max_failures: Positive = 10
+    password_failure_window_sec: Seconds = 60.0
+    db_pool_size: Positive = 10
+    db_connect_timeout_sec: Seconds = 10.0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
-        positive = {
-            "port": self.port,
-            "max_upload_bytes": self.max_upload_bytes,
-            "max_unfinished_jobs": self.max_unfinished_jobs,
-            "worker_concurrency": self.worker_concurrency,
-            "worker_poll_interval_ms": self.worker_poll_interval_ms,
-            "result_poll_interval_ms": self.result_poll_interval_ms,
-            "db_pool_size": self.db_pool_size,
-            "lease_sec": self.lease_sec,
-            "purge_interval_sec": self.purge_interval_sec,
-        }
-        for name, value in positive.items():
-            if value <= 0:
-                raise InvalidConfiguration(f"{PREFIX}{name.upper()} must be positive")
-        if not 0 < self.port < 65536:
-            raise InvalidConfiguration(f"{PREFIX}PORT must be 1..65535")
-        self.timeout_bounds  # noqa: B018 - validates the bounds early
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise InvalidConfiguration(
+                f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
+            )
+        if self.sync_timeout_min_sec > self.sync_timeout_max_sec:
+            raise InvalidConfiguration(
+                f"{PREFIX}SYNC_TIMEOUT_MIN_SEC ({self.sync_timeout_min_sec:g}) is above "
+                f"{PREFIX}SYNC_TIMEOUT_MAX_SEC ({self.sync_timeout_max_sec:g})"
+            )
 
     @property
     def timeout_bounds(self) -> TimeoutBounds:

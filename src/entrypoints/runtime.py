@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.pool import open_pool
 from entrypoints.config import Settings
 from entrypoints.container import Container, worker_identity
 from entrypoints.worker import WorkerLanes, run_purge_loop
@@ -53,7 +54,7 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
     on exit stop the loops (jobs in hand go back to the queue) and close everything."""
     settings: Settings = container.settings()
     pool = container.pool()
-    await pool.open(wait=True, timeout=30)
+    await open_pool(pool, settings.db_connect_timeout_sec)
     tasks: list[asyncio.Task[None]] = []
     try:
         applied = await apply_migrations(pool)

@@ -66,3 +66,17 @@ async def ping(pool: Pool, *, limit_seconds: float = 2.0) -> bool:
     except (psycopg.Error, TimeoutError):
         return False
     return True
+
+
+async def open_pool(pool: Pool, timeout_seconds: float) -> None:
+    """Open the pool, waiting for its first connections; an unreachable database becomes
+    ``ServiceUnavailable`` after ``timeout_seconds`` (no URL in the message)."""
+    try:
+        with translate_errors():
+            await pool.open(wait=True, timeout=timeout_seconds)
+    except ServiceUnavailable:
+        await pool.close()
+        raise ServiceUnavailable(
+            f"the database did not answer within {timeout_seconds:g} s; check "
+            "PHOTOCHANGER_DATABASE_URL and that PostgreSQL is running"
+        ) from None
