@@ -6,6 +6,7 @@ import logging
 
 from application.ports import JobRepository, MediaObjectRepository, MediaStorage
 from domain.job import Job
+from domain.media import MediaObject
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,18 @@ class JobArtifacts:
         self._media_objects = media_objects
         self._storage = storage
 
-    async def remove_payload(self, job: Job) -> None:
+    async def remove_payload(self, job: Job) -> bool:
+        """Delete the file, then forget it; True if this call was the one that forgot it."""
         if job.payload is None:
-            return
+            return False
         await self._storage.delete(job.payload.path)
-        await self._jobs.clear_payload(job.id)
+        return await self._jobs.clear_payload(job.id)
+
+    async def remove_link(self, link: MediaObject) -> bool:
+        """Delete a public link's file; the row stays so the link answers 410."""
+        if link.path is not None:
+            await self._storage.delete(link.path)
+        return await self._media_objects.mark_purged(link.id)
 
     async def remove_after_finalization(self, job: Job) -> None:
         """Payload and public links go as soon as the job is final; purge retries failures."""
@@ -32,8 +40,7 @@ class JobArtifacts:
             await self.remove_payload(job)
             for link in await self._media_objects.for_job(job.id):
                 if link.path is not None:
-                    await self._storage.delete(link.path)
-                    await self._media_objects.mark_purged(link.id)
+                    await self.remove_link(link)
         except Exception:
             log.warning(
                 "artifact removal for job %s failed; purge will retry", job.id, exc_info=True

@@ -101,16 +101,17 @@ class JobRepository(Protocol):
         """Jobs still holding a payload that is past its expiry or whose job is finalized."""
         ...
 
-    async def clear_payload(self, job_id: UUID) -> None:
-        """Forget the payload path (the file is already deleted)."""
+    async def clear_payload(self, job_id: UUID) -> bool:
+        """Forget the payload path (the file is already deleted); True if this call cleared it."""
         ...
 
     async def results_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
         """Jobs whose result file is still recorded but ``result_expires_at <= now``."""
         ...
 
-    async def clear_result_file(self, job_id: UUID) -> None:
-        """Forget the result path; metadata stays so downloads answer 410, not 404."""
+    async def clear_result_file(self, job_id: UUID) -> bool:
+        """Forget the result path (metadata stays, so downloads answer 410, not 404); True if
+        this call cleared it."""
         ...
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
@@ -161,8 +162,9 @@ class MediaObjectRepository(Protocol):
         """Links past ``expires_at`` or whose job is finalized, whose file is still recorded."""
         ...
 
-    async def mark_purged(self, media_id: UUID) -> None:
-        """Forget the file path; the row stays so the link answers 410."""
+    async def mark_purged(self, media_id: UUID) -> bool:
+        """Forget the file path (the row stays, so the link answers 410); True if this call
+        cleared it."""
         ...
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]: ...

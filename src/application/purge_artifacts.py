@@ -62,19 +62,17 @@ class PurgeArtifacts:
         timed_out = await self._jobs.finalize_expired(now=now, limit=BATCH)
         for job in timed_out:
             log.info("job %s: deadline passed without a result; finalized timeout", job.id)
-        payloads = await self._jobs.payloads_to_purge(now=now, limit=BATCH)
-        for job in payloads:
-            await self._artifacts.remove_payload(job)
-        links = await self._media_objects.to_purge(now=now, limit=BATCH)
-        for link in links:
-            if link.path is not None:
-                await self._storage.delete(link.path)
-            await self._media_objects.mark_purged(link.id)
-        results = await self._jobs.results_to_purge(now=now, limit=BATCH)
-        for job in results:
+        payloads = 0
+        for job in await self._jobs.payloads_to_purge(now=now, limit=BATCH):
+            payloads += await self._artifacts.remove_payload(job)
+        links = 0
+        for link in await self._media_objects.to_purge(now=now, limit=BATCH):
+            links += await self._artifacts.remove_link(link)
+        results = 0
+        for job in await self._jobs.results_to_purge(now=now, limit=BATCH):
             if job.result is not None and job.result.file_path is not None:
                 await self._storage.delete(job.result.file_path)
-            await self._jobs.clear_result_file(job.id)
+            results += await self._jobs.clear_result_file(job.id)
         inline = await self._jobs.clear_stale_inline_results(
             expired_before=now - timedelta(seconds=self._policy.inline_grace_seconds)
         )
@@ -83,9 +81,9 @@ class PurgeArtifacts:
         )
         return PurgeReport(
             timed_out=len(timed_out),
-            payloads=len(payloads),
-            links=len(links),
-            results=len(results),
+            payloads=payloads,
+            links=links,
+            results=results,
             inline_results=inline,
             orphans=orphans,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 
 from dependency_injector import containers, providers
@@ -45,7 +46,9 @@ def _waiter(
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Unique per process even where hosts share a name and pid (containers all run pid 1):
+    leases are renewed and released by this id."""
+    return f"{socket.gethostname()}-{secrets.token_hex(3)}:{os.getpid()}"
 
 
 class Container(containers.DeclarativeContainer):

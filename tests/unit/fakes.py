@@ -344,11 +344,13 @@ class InMemoryJobRepository:
             if j.payload is not None and (j.is_finalized or j.payload.expires_at <= now)
         ][:limit]
 
-    async def clear_payload(self, job_id: UUID) -> None:
+    async def clear_payload(self, job_id: UUID) -> bool:
         await self._enter("clear_payload")
         job = self.rows.get(job_id)
-        if job is not None:
-            self.rows[job_id] = replace(job, payload=None)
+        if job is None or job.payload is None:
+            return False
+        self.rows[job_id] = replace(job, payload=None)
+        return True
 
     async def results_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
         await self._enter("results_to_purge")
@@ -360,11 +362,13 @@ class InMemoryJobRepository:
             and j.result.expires_at <= now
         ][:limit]
 
-    async def clear_result_file(self, job_id: UUID) -> None:
+    async def clear_result_file(self, job_id: UUID) -> bool:
         await self._enter("clear_result_file")
         job = self.rows.get(job_id)
-        if job is not None and job.result is not None:
-            self.rows[job_id] = replace(job, result=replace(job.result, file_path=None))
+        if job is None or job.result is None or job.result.file_path is None:
+            return False
+        self.rows[job_id] = replace(job, result=replace(job.result, file_path=None))
+        return True
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         await self._enter("referenced_paths")
@@ -473,11 +477,13 @@ class InMemoryMediaObjectRepository:
             if m.path is not None and (m.expires_at <= now or job_finalized(m))
         ][:limit]
 
-    async def mark_purged(self, media_id: UUID) -> None:
+    async def mark_purged(self, media_id: UUID) -> bool:
         await _round_trip()
         media = self.rows.get(media_id)
-        if media is not None:
-            self.rows[media_id] = replace(media, path=None)
+        if media is None or media.path is None:
+            return False
+        self.rows[media_id] = replace(media, path=None)
+        return True
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         await _round_trip()

@@ -120,7 +120,9 @@ ORDER BY created_at, id
 LIMIT %(limit)s
 """
 
-CLEAR_PAYLOAD = "UPDATE job SET payload_path = NULL WHERE id = %(id)s"
+CLEAR_PAYLOAD = """
+UPDATE job SET payload_path = NULL WHERE id = %(id)s AND payload_path IS NOT NULL RETURNING id
+"""
 
 RESULTS_TO_PURGE = """
 SELECT * FROM job
@@ -129,7 +131,11 @@ ORDER BY result_expires_at, id
 LIMIT %(limit)s
 """
 
-CLEAR_RESULT_FILE = "UPDATE job SET result_file_path = NULL WHERE id = %(id)s"
+CLEAR_RESULT_FILE = """
+UPDATE job SET result_file_path = NULL
+WHERE id = %(id)s AND result_file_path IS NOT NULL
+RETURNING id
+"""
 
 REFERENCED_PATHS = """
 SELECT payload_path AS path FROM job WHERE payload_path = ANY(%(paths)s)
@@ -225,9 +231,10 @@ class PostgresJobRepository:
             rows = await cur.fetchall()
         return [job_from_row(row) for row in rows]
 
-    async def clear_payload(self, job_id: UUID) -> None:
+    async def clear_payload(self, job_id: UUID) -> bool:
         async with transaction(self._pool) as cur:
             await cur.execute(CLEAR_PAYLOAD, {"id": job_id})
+            return await cur.fetchone() is not None
 
     async def results_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
         async with transaction(self._pool) as cur:
@@ -235,9 +242,10 @@ class PostgresJobRepository:
             rows = await cur.fetchall()
         return [job_from_row(row) for row in rows]
 
-    async def clear_result_file(self, job_id: UUID) -> None:
+    async def clear_result_file(self, job_id: UUID) -> bool:
         async with transaction(self._pool) as cur:
             await cur.execute(CLEAR_RESULT_FILE, {"id": job_id})
+            return await cur.fetchone() is not None
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         if not paths:

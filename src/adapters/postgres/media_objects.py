@@ -28,7 +28,9 @@ ORDER BY m.expires_at, m.id
 LIMIT %(limit)s
 """
 
-MARK_PURGED = "UPDATE media_object SET path = NULL WHERE id = %(id)s"
+MARK_PURGED = (
+    "UPDATE media_object SET path = NULL WHERE id = %(id)s AND path IS NOT NULL RETURNING id"
+)
 
 REFERENCED_PATHS = "SELECT DISTINCT path FROM media_object WHERE path = ANY(%(paths)s)"
 
@@ -71,9 +73,10 @@ class PostgresMediaObjectRepository:
             rows = await cur.fetchall()
         return [media_object_from_row(row) for row in rows]
 
-    async def mark_purged(self, media_id: UUID) -> None:
+    async def mark_purged(self, media_id: UUID) -> bool:
         async with transaction(self._pool) as cur:
             await cur.execute(MARK_PURGED, {"id": media_id})
+            return await cur.fetchone() is not None
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         if not paths:
