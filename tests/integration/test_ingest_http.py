@@ -176,3 +176,14 @@ async def test_health_and_schema(database_url: str, tmp_path: Path) -> None:
         unknown = await svc.client.get(f"/public/results/{uuid.uuid4()}")
         assert_error(unknown, 404, "not_found")
         assert_error(await svc.client.get("/public/media/not-a-uuid"), 404, "not_found")
+
+
+async def test_a_photo_the_provider_cannot_read_gets_502(database_url: str, tmp_path: Path) -> None:
+    photo = jpeg_bytes(640, 480)
+    truncated = photo[: len(photo) // 3]  # a JPEG header, then nothing: sniffs fine, won't decode
+    async with serve(database_url, tmp_path) as svc:
+        body = assert_error(await svc.ingest(photo=truncated), 502, "provider_error")
+        job_id = uuid.UUID(body["error"]["details"]["job_id"])  # type: ignore[index]
+        job = await svc.container.jobs().get(job_id)
+        assert job is not None and job.failure_reason is FailureReason.PROVIDER_ERROR
+        assert files_in(svc, "results") == []

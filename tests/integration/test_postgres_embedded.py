@@ -44,3 +44,25 @@ def test_start_creates_the_database_and_a_second_process_reuses_the_server(
     finally:
         server.stop()
     assert not pgdata.exists()
+
+
+def test_a_killed_process_does_not_keep_the_server_running_forever(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(dead.stdout)
+    first = EmbeddedPostgres(pgdata, cleanup_mode="stop")
+    url = first.start()
+    first.stop()
+    # A process that was SIGKILLed never removes itself from the wheel's handle file.
+    (pgdata / ".handle_pids.json").write_text(f"[{dead_pid}]")
+
+    server = EmbeddedPostgres(pgdata, cleanup_mode="stop")
+    assert server.start() == url
+    server.stop()
+
+    assert not (pgdata / "postmaster.pid").exists(), "the last live handle stopped the server"
