@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -131,11 +131,23 @@ class SlotRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """What an ingest needs from ``app_settings``, read in one round trip."""
+
+    app: AppSettings
+    password_hash: str | None = field(default=None, repr=False)
+
+
 class SettingsRepository(Protocol):
     """The ``app_settings`` key/value table."""
 
     async def load(self) -> AppSettings:
         """Current values (defaults for keys never set)."""
+        ...
+
+    async def load_for_ingest(self) -> IngestSettings:
+        """Current values and the password hash, in one query."""
         ...
 
     async def save(self, settings: AppSettings, *, updated_by: str) -> None: ...

@@ -101,11 +101,12 @@ class SubmitIngest:
         self._limits = limits
 
     async def __call__(self, cmd: IngestCommand) -> IngestResult:
-        await self._authenticate(cmd)
+        current = await self._settings.load_for_ingest()
+        await self._authenticate(cmd, current.password_hash)
         slot = await self._slots.get(cmd.slot_id)
         if slot is None or not slot.is_active:
             raise SlotNotFound(f"slot {cmd.slot_id!r} does not exist or is not active")
-        job = await self._create_job(cmd, slot.provider, slot.operation, slot.settings)
+        job = await self._create_job(cmd, slot.provider, slot.operation, slot.settings, current.app)
         self._job_added.notify()
         finished = await self._waiter.wait(job.id, job.expires_at)
         if not finished and await self._jobs.finalize_failure(
@@ -121,16 +122,20 @@ class SubmitIngest:
         """The HTTP answer is out: the inline copy of the result must not outlive it."""
         await self._jobs.clear_inline_result(job_id)
 
-    async def _authenticate(self, cmd: IngestCommand) -> None:
+    async def _authenticate(self, cmd: IngestCommand, encoded: str | None) -> None:
         self._guard.check(cmd.client)
-        encoded = await self._settings.get_password_hash()
         if encoded is None or not await self._hasher.verify(cmd.password, encoded):
             self._guard.record_failure(cmd.client)
             raise InvalidPassword("wrong ingest password")
         self._guard.record_success(cmd.client)
 
     async def _create_job(
-        self, cmd: IngestCommand, provider: str, operation: str, settings: Mapping[str, object]
+        self,
+        cmd: IngestCommand,
+        provider: str,
+        operation: str,
+        settings: Mapping[str, object],
+        app: AppSettings,
     ) -> Job:
         spec = provider_spec(provider)
         max_bytes = min(spec.max_bytes, self._limits.max_upload_bytes)
@@ -143,7 +148,6 @@ class SubmitIngest:
                 )
             if cmd.declared_sha256 and cmd.declared_sha256.lower() != stored.sha256:
                 log.warning("ingest for %s: declared hash does not match the upload", cmd.slot_id)
-            app = await self._settings.load()
             job = self._new_job(cmd, provider, operation, settings, stored, app)
             added = await self._jobs.add_if_capacity(
                 job, max_unfinished=self._limits.max_unfinished_jobs

@@ -25,7 +25,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from application.ports import FileEntry, ProviderAdapter, ProviderInput, ProviderOutput
+from application.ports import (
+    FileEntry,
+    IngestSettings,
+    ProviderAdapter,
+    ProviderInput,
+    ProviderOutput,
+)
 from application.process_job import LeasePolicy
 from application.purge_artifacts import PurgePolicy
 from application.submit_ingest import IngestCommand, IngestLimits, SubmitIngest
@@ -423,6 +429,10 @@ class InMemorySettingsRepository:
     async def load(self) -> AppSettings:
         await _round_trip()
         return self.settings
+
+    async def load_for_ingest(self) -> IngestSettings:
+        await _round_trip()
+        return IngestSettings(app=self.settings, password_hash=self.password_hash)
 
     async def save(self, settings: AppSettings, *, updated_by: str) -> None:
         await _round_trip()

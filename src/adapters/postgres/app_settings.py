@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
-from adapters.postgres.pool import Pool, transaction
+from adapters.postgres.pool import Pool, statement, transaction
+from application.ports import IngestSettings
 from domain.settings import (
     DEFAULT_RESULT_RETENTION_SEC,
     DEFAULT_SYNC_TIMEOUT_SEC,
@@ -65,14 +66,23 @@ class PostgresSettingsRepository:
         self._pool = pool
 
     async def load(self) -> AppSettings:
-        async with transaction(self._pool) as cur:
-            await cur.execute(LOAD, {"keys": [SYNC_TIMEOUT_KEY, RESULT_RETENTION_KEY]})
+        return (await self.load_for_ingest()).app
+
+    async def load_for_ingest(self) -> IngestSettings:
+        async with statement(self._pool) as cur:
+            await cur.execute(
+                LOAD, {"keys": [SYNC_TIMEOUT_KEY, RESULT_RETENTION_KEY, PASSWORD_HASH_KEY]}
+            )
             values = {row["key"]: row["value"] for row in await cur.fetchall()}
-        return AppSettings(
-            sync_timeout_sec=_seconds(values, SYNC_TIMEOUT_KEY, DEFAULT_SYNC_TIMEOUT_SEC),
-            result_retention_sec=_seconds(
-                values, RESULT_RETENTION_KEY, DEFAULT_RESULT_RETENTION_SEC
+        password_hash = values.get(PASSWORD_HASH_KEY)
+        return IngestSettings(
+            app=AppSettings(
+                sync_timeout_sec=_seconds(values, SYNC_TIMEOUT_KEY, DEFAULT_SYNC_TIMEOUT_SEC),
+                result_retention_sec=_seconds(
+                    values, RESULT_RETENTION_KEY, DEFAULT_RESULT_RETENTION_SEC
+                ),
             ),
+            password_hash=password_hash if isinstance(password_hash, str) else None,
         )
 
     async def save(self, settings: AppSettings, *, updated_by: str) -> None:
@@ -86,7 +96,7 @@ class PostgresSettingsRepository:
                 await cur.execute(UPSERT, params)
 
     async def get_password_hash(self) -> str | None:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(GET_VALUE, {"key": PASSWORD_HASH_KEY})
             row = await cur.fetchone()
         value = None if row is None else row["value"]
@@ -96,7 +106,7 @@ class PostgresSettingsRepository:
         self, encoded: str, *, updated_by: str, only_if_unset: bool
     ) -> bool:
         params = {"key": PASSWORD_HASH_KEY, "value": Jsonb(encoded), "updated_by": updated_by}
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             if not only_if_unset:
                 await cur.execute(UPSERT, params)
                 return True

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, transaction
+from adapters.postgres.pool import Pool, statement
 from adapters.postgres.rows import media_object_from_row
 from domain.media import MediaObject
 
@@ -51,37 +51,37 @@ class PostgresMediaObjectRepository:
             "expires_at": media.expires_at,
             "created_at": media.created_at,
         }
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(ADD, params)
 
     async def get(self, media_id: UUID) -> MediaObject | None:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(GET, {"id": media_id})
             row = await cur.fetchone()
         return None if row is None else media_object_from_row(row)
 
     async def for_job(self, job_id: UUID) -> list[MediaObject]:
         """Every link of the job, purged ones included (their ``path`` is None)."""
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(FOR_JOB, {"job_id": job_id})
             rows = await cur.fetchall()
         return [media_object_from_row(row) for row in rows]
 
     async def to_purge(self, *, now: datetime, limit: int) -> list[MediaObject]:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(TO_PURGE, {"now": now, "limit": limit})
             rows = await cur.fetchall()
         return [media_object_from_row(row) for row in rows]
 
     async def mark_purged(self, media_id: UUID) -> bool:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(MARK_PURGED, {"id": media_id})
             return await cur.fetchone() is not None
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         if not paths:
             return set()
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(REFERENCED_PATHS, {"paths": list(paths)})
             return {row["path"] for row in await cur.fetchall()}
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from psycopg.types.json import Jsonb
 
-from adapters.postgres.pool import Pool, transaction
+from adapters.postgres.pool import Pool, statement
 from adapters.postgres.rows import slot_from_row
 from domain.slot import Slot
 
@@ -31,13 +31,13 @@ class PostgresSlotRepository:
         self._pool = pool
 
     async def get(self, slot_id: str) -> Slot | None:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(GET, {"id": slot_id})
             row = await cur.fetchone()
         return None if row is None else slot_from_row(row)
 
     async def list(self) -> list[Slot]:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(LIST)
             rows = await cur.fetchall()
         return [slot_from_row(row) for row in rows]
@@ -54,7 +54,7 @@ class PostgresSlotRepository:
             "updated_at": slot.updated_at,
             "expected_updated_at": expected_updated_at,
         }
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(SAVE, params)
             return await cur.fetchone() is not None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, transaction
+from adapters.postgres.pool import Pool, statement
 from adapters.postgres.rows import template_from_row
 from domain.media import TemplateMedia
 
@@ -39,24 +39,24 @@ class PostgresTemplateRepository:
             "uploaded_by": template.uploaded_by,
             "created_at": template.created_at,
         }
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(ADD, params)
 
     async def get(self, template_id: UUID) -> TemplateMedia | None:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(GET, {"id": template_id})
             row = await cur.fetchone()
         return None if row is None else template_from_row(row)
 
     async def list(self) -> list[TemplateMedia]:
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(LIST)
             rows = await cur.fetchall()
         return [template_from_row(row) for row in rows]
 
     async def remove(self, template_id: UUID) -> bool:
         """True if a row was deleted; the file is the caller's to remove."""
-        async with transaction(self._pool) as cur:
+        async with statement(self._pool) as cur:
             await cur.execute(REMOVE, {"id": template_id})
             return await cur.fetchone() is not None
 
