@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from application.ports import Clock, JobRepository
@@ -24,13 +25,18 @@ class ClaimAndProcess:
         self._clock = clock
         self._lease = lease
 
-    async def __call__(self, *, worker_id: str) -> Outcome | None:
+    async def __call__(
+        self, *, worker_id: str, on_claimed: Callable[[], None] | None = None
+    ) -> Outcome | None:
+        """``on_claimed`` runs as soon as a job is held, before the (long) provider call."""
         now = self._clock.now()
         job = await self._jobs.claim_next(
             worker_id=worker_id, now=now, lease_until=now + timedelta(seconds=self._lease.seconds)
         )
         if job is None:
             return None
+        if on_claimed is not None:
+            on_claimed()
         try:
             return await self._process(job, worker_id=worker_id)
         except asyncio.CancelledError:

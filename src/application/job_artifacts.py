@@ -7,6 +7,7 @@ import logging
 from application.ports import JobRepository, MediaObjectRepository, MediaStorage
 from domain.job import Job
 from domain.media import MediaObject
+from domain.providers import provider_spec
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class JobArtifacts:
         """Payload and public links go as soon as the job is final; purge retries failures."""
         try:
             await self.remove_payload(job)
+            if not provider_spec(job.provider).needs_public_urls:
+                return  # no links were made for this job; spare the query
             for link in await self._media_objects.for_job(job.id):
                 if link.path is not None:
                     await self.remove_link(link)

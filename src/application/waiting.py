@@ -85,13 +85,16 @@ class SharedCompletionPoller:
         self._wakeup.set()
 
     async def _run(self) -> None:
-        """Idle (no queries) while nobody waits; else one query per tick or per poke."""
+        """Idle (no queries) while nobody waits; else one query per tick, or sooner when
+        poked. Pokes that arrive together (a burst of finalizations) share one query: after
+        a poke the poller waits a tenth of a tick before asking."""
         while True:
             if not self._waiters:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            await self._clock.wait_for_event(self._poke, self._tick)
+            if await self._clock.wait_for_event(self._poke, self._tick):
+                await self._clock.sleep(self._tick / 10)
             self._poke.clear()
             if self._waiters:
                 await self._poll_once()

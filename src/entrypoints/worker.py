@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import astuple
 
 from application.claim_job import ClaimAndProcess
@@ -16,9 +17,10 @@ log = logging.getLogger(__name__)
 
 class WorkerLanes:
     """``concurrency`` lanes share one idle poll: while the queue is empty the process makes
-    one claim query per ``poll_interval`` (not one per lane). A lane that finds work wakes
-    another, so a backlog fans out over all lanes at once. A local ingest wakes a lane
-    immediately through ``tokens``."""
+    one claim query per ``poll_interval`` (not one per lane). A local ingest wakes one lane
+    for its one job, so a job costs one claim query, not a claim per lane. Work found by the
+    poll (queued by other processes) makes the lane wake another and keep claiming, so a
+    backlog fans out over all lanes at once."""
 
     def __init__(
         self,
@@ -44,18 +46,21 @@ class WorkerLanes:
 
     async def _ticker(self) -> None:
         while True:
-            self._tokens.notify()
+            self._tokens.explore()
             await asyncio.sleep(self._poll_interval)
 
     async def _lane(self) -> None:
         while True:
-            await self._tokens.take()
-            while await self._claim_once():
-                self._tokens.notify()
+            if not await self._tokens.take():
+                await self._claim_once()
+                continue
+            while await self._claim_once(on_claimed=self._tokens.explore):
+                pass
 
-    async def _claim_once(self) -> bool:
+    async def _claim_once(self, on_claimed: Callable[[], None] | None = None) -> bool:
         try:
-            return await self._step(worker_id=self._worker_id) is not None
+            outcome = await self._step(worker_id=self._worker_id, on_claimed=on_claimed)
+            return outcome is not None
         except PhotoChangerError as exc:
             log.warning("worker step failed: %s", exc.message)
         except Exception:

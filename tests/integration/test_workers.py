@@ -73,8 +73,10 @@ class CountingClaims(ClaimAndProcess):
         )
         self.outcomes: Counter[Outcome] = Counter()
 
-    async def __call__(self, *, worker_id: str) -> Outcome | None:
-        outcome = await super().__call__(worker_id=worker_id)
+    async def __call__(
+        self, *, worker_id: str, on_claimed: Callable[[], None] | None = None
+    ) -> Outcome | None:
+        outcome = await super().__call__(worker_id=worker_id, on_claimed=on_claimed)
         if outcome is not None:
             self.outcomes[outcome] += 1
         return outcome

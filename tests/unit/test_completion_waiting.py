@@ -95,9 +95,30 @@ async def test_poke_wakes_the_waiter_without_waiting_for_the_tick(
 
     await jobs.finalize_failure(job.id, FailureReason.PROVIDER_ERROR, now=clock.now())
     poller.poke()
+    await clock.advance(TICK_SECONDS / 10)  # the coalescing pause after a poke
 
     assert await finished(waiting) is True
-    assert clock.now() == started  # no virtual time passed: the poke, not a tick, woke it
+    assert clock.now() - started == timedelta(seconds=TICK_SECONDS / 10), "not a full tick"
+    assert jobs.calls["finalized_among"] == 1
+
+
+async def test_a_burst_of_pokes_shares_one_query(
+    poller: SharedCompletionPoller,
+    jobs: InMemoryJobRepository,
+    clock: FakeClock,
+    queue_job: QueueJob,
+) -> None:
+    batch = await _queue(queue_job, 5)
+    deadline = clock.now() + timedelta(seconds=48)
+    waiting = [asyncio.create_task(poller.wait(job.id, deadline)) for job in batch]
+    await settle()
+
+    for job in batch:
+        await jobs.finalize_failure(job.id, FailureReason.PROVIDER_ERROR, now=clock.now())
+        poller.poke()
+    await clock.advance(TICK_SECONDS / 10)
+
+    assert [await finished(task) for task in waiting] == [True] * 5
     assert jobs.calls["finalized_among"] == 1
 
 
@@ -113,7 +134,7 @@ async def test_poke_for_another_job_does_not_wake_a_waiter(
 
     await jobs.finalize_failure(other.id, FailureReason.TIMEOUT, now=clock.now())
     poller.poke()
-    await settle()
+    await clock.advance(TICK_SECONDS / 10)
 
     assert not waiting.done()
     assert jobs.calls["finalized_among"] == 1
