@@ -803,20 +803,26 @@ class ScriptedWorker:
         inline = base64.b64encode(image).decode("ascii")
         won = await self._jobs.finalize_success(job.id, result, inline, now=now)
         if poke:
-            self._waiter.poke()
+            await self._poke()
         return won
 
     async def fail(self, job: Job, reason: FailureReason, *, poke: bool = True) -> bool:
         won = await self._jobs.finalize_failure(job.id, reason, now=self._clock.now())
         if poke:
-            self._waiter.poke()
+            await self._poke()
         return won
+
+    async def _poke(self) -> None:
+        """Poke, then let the poller's coalescing pause (a tenth of a tick) pass."""
+        self._waiter.poke()
+        await self._clock.advance(POKE_PAUSE_SECONDS)
 
 
 # --- scenario constants and types shared by the tests -----------------------------------
 
 PASSWORD = "booth-secret-1"
 TICK_SECONDS = 0.5
+POKE_PAUSE_SECONDS = TICK_SECONDS / 10
 LEASE = LeasePolicy(seconds=9.0)  # heartbeat every 3 s
 PURGE_POLICY = PurgePolicy(orphan_grace_seconds=3600.0, inline_grace_seconds=60.0)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from fakes import (
     LEASE,
+    POKE_PAUSE_SECONDS,
     RESULT_PNG,
     CountingSignal,
     FakeClock,
@@ -143,9 +144,11 @@ async def test_ingest_and_worker_together_answer_the_booth_with_the_provider_ima
     provider.release()
 
     assert await finished(step) is Outcome.SUCCEEDED
+    await clock.advance(POKE_PAUSE_SECONDS)
     result = await finished(submitting)
     assert result.image == RESULT_PNG and result.mime == "image/png"
-    assert clock.now() == started + timedelta(seconds=5)  # answered on the worker's signal
+    # answered on the worker's signal (after the poller's short coalescing pause), not a tick
+    assert clock.now() == started + timedelta(seconds=5 + POKE_PAUSE_SECONDS)
     await submit_ingest.acknowledge_delivery(result.job_id)
     assert jobs.rows[result.job_id].result_inline_base64 is None
 

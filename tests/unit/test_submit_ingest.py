@@ -13,6 +13,7 @@ from fakes import (
     JPEG,
     PASSWORD,
     PNG,
+    POKE_PAUSE_SECONDS,
     RESULT_PNG,
     CountingSignal,
     FakeClock,
@@ -76,7 +77,8 @@ async def test_answers_with_the_workers_result_once_it_is_finalized(
     assert result.image == RESULT_PNG
     assert result.mime == "image/png"
     assert job_added.count == 1
-    assert clock.now() == started  # answered on the poke, not at a tick or the deadline
+    # answered on the poke (after its short coalescing pause), not at a tick or the deadline
+    assert clock.now() - started == timedelta(seconds=POKE_PAUSE_SECONDS)
 
 
 async def test_the_job_is_queued_with_a_snapshot_of_the_slot_and_the_booth_metadata(
