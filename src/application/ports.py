@@ -49,6 +49,11 @@ class JobRepository(Protocol):
         """Current row, or None."""
         ...
 
+    async def take_inline_result(self, job_id: UUID) -> Job | None:
+        """The row as it was, its inline result cleared in the same statement: the copy for
+        the waiting request is handed over exactly once and never outlives delivery."""
+        ...
+
     async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
         """Which of ``job_ids`` are finalized: one query however many ids are asked about."""
         ...
@@ -87,10 +92,6 @@ class JobRepository(Protocol):
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
         """Finalize as ``timeout`` each unfinalized job with ``expires_at <= now``; return them."""
-        ...
-
-    async def clear_inline_result(self, job_id: UUID) -> None:
-        """Drop ``result_inline_base64`` (after delivery)."""
         ...
 
     async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:

@@ -19,7 +19,6 @@ from application.ports import (
     ProviderInput,
     ProviderOutput,
     ProviderRegistry,
-    SettingsRepository,
     Signal,
     TemplateRepository,
 )
@@ -65,7 +64,6 @@ class ProcessJob:
         *,
         jobs: JobRepository,
         templates: TemplateRepository,
-        settings: SettingsRepository,
         storage: MediaStorage,
         providers: ProviderRegistry,
         limits: ProviderLimits,
@@ -76,7 +74,6 @@ class ProcessJob:
     ) -> None:
         self._jobs = jobs
         self._templates = templates
-        self._settings = settings
         self._storage = storage
         self._providers = providers
         self._limits = limits
@@ -196,13 +193,12 @@ class ProcessJob:
     async def _succeed(self, job: Job, output: ProviderOutput) -> Outcome:
         stored = await self._storage.save_bytes(MediaArea.RESULTS, output.image, mime=output.mime)
         now = self._clock.now()
-        retention = (await self._settings.load()).result_retention_sec
         result = JobResult(
             file_path=stored.path,
             mime=stored.mime,
             size_bytes=stored.size_bytes,
             checksum=stored.sha256,
-            expires_at=calculate_result_expires_at(now, retention),
+            expires_at=calculate_result_expires_at(now, job.result_retention_sec),
         )
         inline = base64.b64encode(output.image).decode("ascii")
         if await self._jobs.finalize_success(job.id, result, inline, now=now):

@@ -118,10 +118,6 @@ class SubmitIngest:
             )
         return await self._outcome(job.id)
 
-    async def acknowledge_delivery(self, job_id: uuid.UUID) -> None:
-        """The HTTP answer is out: the inline copy of the result must not outlive it."""
-        await self._jobs.clear_inline_result(job_id)
-
     async def _authenticate(self, cmd: IngestCommand, encoded: str | None) -> None:
         self._guard.check(cmd.client)
         if encoded is None or not await self._hasher.verify(cmd.password, encoded):
@@ -195,10 +191,12 @@ class SubmitIngest:
             updated_at=now,
             metadata=dict(cmd.metadata),
             payload=payload,
+            result_retention_sec=app.result_retention_sec,
         )
 
     async def _outcome(self, job_id: uuid.UUID) -> IngestResult:
-        job = await self._jobs.get(job_id)
+        """Read the final row, taking the inline result out of it in the same statement."""
+        job = await self._jobs.take_inline_result(job_id)
         if job is None:
             raise ServiceUnavailable("the job record disappeared")
         if job.succeeded and job.result is not None and job.result_inline_base64 is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import JobAlreadyFinalized
+from domain.settings import DEFAULT_RESULT_RETENTION_SEC
 
 
 class JobStatus(enum.StrEnum):
@@ -51,7 +52,8 @@ class JobResult:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One ingest. Provider, operation and settings are a snapshot of the slot at creation."""
+    """One ingest. Provider, operation and settings are a snapshot of the slot at creation;
+    ``result_retention_sec`` a snapshot of the setting (new jobs use the current value)."""
 
     id: UUID
     slot_id: str
@@ -73,6 +75,7 @@ class Job:
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     attempts: int = 0
+    result_retention_sec: float = DEFAULT_RESULT_RETENTION_SEC
 
     @property
     def succeeded(self) -> bool:

@@ -108,7 +108,6 @@ class Container(containers.DeclarativeContainer):
         ProcessJob,
         jobs=jobs,
         templates=templates,
-        settings=app_settings,
         storage=storage,
         providers=providers_registry,
         limits=provider_limits,

@@ -349,9 +349,12 @@ async def test_inline_results_are_cleared_after_delivery_or_when_stale(pool: Poo
     for job in (delivered, abandoned, recent):
         await repo.finalize_success(job.id, make_result(T0), "eA==", now=job.created_at)
 
-    await repo.clear_inline_result(delivered.id)
+    taken = await repo.take_inline_result(delivered.id)
+    assert taken is not None and taken.result_inline_base64 == "eA==", "handed over once"
     got = await repo.get(delivered.id)
     assert got is not None and got.result_inline_base64 is None
+    again = await repo.take_inline_result(delivered.id)
+    assert again is not None and again.result_inline_base64 is None
 
     cleared = await repo.clear_stale_inline_results(expired_before=T0 + timedelta(minutes=1))
     assert cleared == 1

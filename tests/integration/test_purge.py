@@ -153,7 +153,7 @@ async def finish_with_result(
     encoded = base64.b64encode(image).decode("ascii")
     assert await container.jobs().finalize_success(job.id, result, encoded, now=real_now())
     if delivered:
-        await container.jobs().clear_inline_result(job.id)
+        await container.jobs().take_inline_result(job.id)
     return result
 
 

@@ -247,7 +247,6 @@ def process_job(
     return ProcessJob(
         jobs=jobs,
         templates=templates,
-        settings=settings_repo,
         storage=storage,
         providers=registry,
         limits=provider_limits,

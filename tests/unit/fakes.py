@@ -325,11 +325,12 @@ class InMemoryJobRepository:
             self.rows[job.id] = job
         return finalized
 
-    async def clear_inline_result(self, job_id: UUID) -> None:
-        await self._enter("clear_inline_result")
+    async def take_inline_result(self, job_id: UUID) -> Job | None:
+        await self._enter("take_inline_result")
         job = self.rows.get(job_id)
         if job is not None:
             self.rows[job_id] = replace(job, result_inline_base64=None)
+        return job
 
     async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
         await self._enter("clear_stale_inline_results")
@@ -757,6 +758,7 @@ def new_job(
         created_at=now,
         updated_at=now,
         payload=payload,
+        result_retention_sec=app.result_retention_sec,
     )
 
 

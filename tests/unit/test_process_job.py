@@ -54,8 +54,8 @@ async def test_success_stores_the_result_and_finalizes_the_job(
     job_finalized: CountingSignal,
     clock: FakeClock,
 ) -> None:
-    settings_repo.settings = AppSettings(result_retention_sec=3600.0)
-    job = await queued_and_claimed()
+    job = await queued_and_claimed(app=AppSettings(result_retention_sec=3600.0))
+    settings_repo.settings = AppSettings(result_retention_sec=60.0)  # changed after creation
     await clock.advance(2)
 
     outcome = await process_job(job, worker_id="worker-1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 from datetime import timedelta
 
@@ -183,12 +182,14 @@ async def test_new_jobs_use_the_settings_current_at_their_creation(
 ) -> None:
     first = asyncio.create_task(submit_ingest(ingest_command()))
     first_job = await worker.claim()
-    settings_repo.settings = AppSettings(sync_timeout_sec=60.0)
+    settings_repo.settings = AppSettings(sync_timeout_sec=60.0, result_retention_sec=3600.0)
     second = asyncio.create_task(submit_ingest(ingest_command()))
     second_job = await worker.claim()
 
     assert first_job.expires_at == clock.now() + timedelta(seconds=48)
     assert second_job.expires_at == clock.now() + timedelta(seconds=60)
+    assert first_job.result_retention_sec == 259_200.0
+    assert second_job.result_retention_sec == 3600.0
     await worker.succeed(first_job)
     await worker.succeed(second_job)
     await finished(first)
@@ -402,15 +403,13 @@ async def test_a_job_finalized_without_result_elsewhere_answers_timeout(
         await finished(submitting)
 
 
-async def test_acknowledged_delivery_clears_the_inline_result(
+async def test_delivery_takes_the_inline_result_out_of_the_row(
     submit_ingest: SubmitIngest, worker: ScriptedWorker, jobs: InMemoryJobRepository
 ) -> None:
     submitting = asyncio.create_task(submit_ingest(ingest_command()))
     await worker.succeed(await worker.claim())
     result = await finished(submitting)
-    assert jobs.rows[result.job_id].result_inline_base64 == base64.b64encode(RESULT_PNG).decode()
-
-    await submit_ingest.acknowledge_delivery(result.job_id)
+    assert result.image == RESULT_PNG
 
     job = jobs.rows[result.job_id]
     assert job.result_inline_base64 is None

@@ -26,7 +26,7 @@ INSERT INTO job (
     finalized_at, expires_at, payload_path, payload_mime, payload_size_bytes, payload_sha256,
     payload_expires_at, metadata, provider_job_reference, result_file_path, result_mime_type,
     result_size_bytes, result_checksum, result_expires_at, result_inline_base64, lease_owner,
-    lease_expires_at, attempts, created_at, updated_at
+    lease_expires_at, attempts, result_retention_sec, created_at, updated_at
 )
 SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)s,
        %(is_finalized)s, %(failure_reason)s, %(finalized_at)s, %(expires_at)s,
@@ -34,11 +34,20 @@ SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)
        %(payload_expires_at)s, %(metadata)s, %(provider_job_reference)s,
        %(result_file_path)s, %(result_mime_type)s, %(result_size_bytes)s,
        %(result_checksum)s, %(result_expires_at)s, %(result_inline_base64)s,
-       %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(created_at)s, %(updated_at)s
+       %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(result_retention_sec)s,
+       %(created_at)s, %(updated_at)s
 WHERE (SELECT count(*) FROM job WHERE NOT is_finalized) < %(max_unfinished)s
 """
 
 GET = "SELECT * FROM job WHERE id = %(id)s"
+
+# The row as it was, with the inline result handed over and cleared in the same statement.
+TAKE_INLINE_RESULT = """
+UPDATE job AS j SET result_inline_base64 = NULL
+FROM (SELECT id, result_inline_base64 FROM job WHERE id = %(id)s FOR UPDATE) AS before
+WHERE j.id = before.id
+RETURNING j.*, before.result_inline_base64 AS taken_inline_base64
+"""
 
 FINALIZED_AMONG = "SELECT id FROM job WHERE id = ANY(%(ids)s) AND is_finalized"
 
@@ -103,11 +112,6 @@ WHERE NOT is_finalized AND id IN (
 RETURNING *
 """
 
-CLEAR_INLINE_RESULT = """
-UPDATE job SET result_inline_base64 = NULL
-WHERE id = %(id)s AND result_inline_base64 IS NOT NULL
-"""
-
 CLEAR_STALE_INLINE_RESULTS = """
 UPDATE job SET result_inline_base64 = NULL
 WHERE is_finalized AND result_inline_base64 IS NOT NULL AND expires_at < %(expired_before)s
@@ -166,6 +170,14 @@ class PostgresJobRepository:
             row = await cur.fetchone()
         return None if row is None else job_from_row(row)
 
+    async def take_inline_result(self, job_id: UUID) -> Job | None:
+        async with statement(self._pool) as cur:
+            await cur.execute(TAKE_INLINE_RESULT, {"id": job_id})
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return job_from_row({**row, "result_inline_base64": row["taken_inline_base64"]})
+
     async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
         if not job_ids:
             return []
@@ -215,10 +227,6 @@ class PostgresJobRepository:
             await cur.execute(FINALIZE_EXPIRED, {"now": now, "limit": limit})
             rows = await cur.fetchall()
         return [job_from_row(row) for row in rows]
-
-    async def clear_inline_result(self, job_id: UUID) -> None:
-        async with statement(self._pool) as cur:
-            await cur.execute(CLEAR_INLINE_RESULT, {"id": job_id})
 
     async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
         async with statement(self._pool) as cur:

@@ -68,6 +68,7 @@ def job_from_row(row: Row) -> Job:
         lease_owner=row["lease_owner"],
         lease_expires_at=utc_or_none(row["lease_expires_at"]),
         attempts=row["attempts"],
+        result_retention_sec=row["result_retention_sec"],
     )
 
 
@@ -97,6 +98,7 @@ def job_params(job: Job) -> dict[str, Any]:
         "lease_owner": job.lease_owner,
         "lease_expires_at": job.lease_expires_at,
         "attempts": job.attempts,
+        "result_retention_sec": job.result_retention_sec,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }

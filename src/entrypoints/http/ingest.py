@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
@@ -84,7 +83,6 @@ def build_ingest_handler(max_body_bytes: int) -> Any:
             result.image,
             media_type=result.mime,
             headers={"X-Job-Id": str(result.job_id)},
-            background=BackgroundTask(submit_ingest.acknowledge_delivery, result.job_id),
         )
 
     return ingest

@@ -40,6 +40,8 @@ CREATE TABLE job (
     lease_owner             text,
     lease_expires_at        timestamptz,
     attempts                integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    result_retention_sec    double precision NOT NULL DEFAULT 259200
+                            CHECK (result_retention_sec > 0),
     created_at              timestamptz NOT NULL,
     updated_at              timestamptz NOT NULL,
     -- One final state, recorded once: finalized exactly when finalized_at is set.
