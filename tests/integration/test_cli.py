@@ -169,7 +169,7 @@ def test_migrate_creates_the_schema_once_and_then_changes_nothing(
     names = {r["tablename"] for r in query(empty_database_url, tables)}
     assert {"slot", "job", "app_settings", "media_object", "template_media"} <= names
     ledger = query(empty_database_url, "SELECT * FROM schema_migration ORDER BY version")
-    assert [r["version"] for r in ledger] == ["0001_schema", "0002_seed"]
+    assert [r["version"] for r in ledger] == ["0001_schema", "0002_seed", "0003_admit_job"]
 
     lines = ok(cli("slots", "list")).splitlines()
     assert [line.split()[0] for line in lines] == SLOT_IDS

@@ -12,8 +12,9 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
-from adapters.postgres.jobs import PostgresJobRepository
+from adapters.postgres.jobs import ADD_IF_CAPACITY, PostgresJobRepository
 from adapters.postgres.pool import Pool
+from adapters.postgres.rows import job_params
 from domain.job import FailureReason, Job, JobResult, JobStatus, Payload
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -113,6 +114,28 @@ async def test_concurrent_admissions_never_exceed_capacity(pool: Pool) -> None:
         )
         assert outcomes.count(True) == 3
         assert await repo.count_unfinished() == 3 * round_
+
+
+async def test_an_admission_waiting_on_another_counts_it_once_it_commits(
+    database_url: str,
+) -> None:
+    """Deterministic form of the race: the first admission is held open inside its
+    transaction; the second must wait for it and then count it (fresh snapshot after the
+    lock), so with room for one job only the first gets in."""
+    first, second = make_job(), make_job()
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as holder,
+        await psycopg.AsyncConnection.connect(database_url, autocommit=True) as other,
+    ):
+        cur = await holder.execute(ADD_IF_CAPACITY, {**job_params(first), "max_unfinished": 1})
+        assert cur.rowcount == 1  # admitted, not yet committed: the lock is held
+        late = asyncio.create_task(
+            other.execute(ADD_IF_CAPACITY, {**job_params(second), "max_unfinished": 1})
+        )
+        done, _ = await asyncio.wait({late}, timeout=0.3)
+        assert not done, "the second admission must wait for the first to finish"
+        await holder.commit()
+        assert (await late).rowcount == 0
 
 
 async def test_claim_next_takes_the_oldest_and_leases_it(pool: Pool) -> None:

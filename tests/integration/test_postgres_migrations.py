@@ -15,7 +15,7 @@ from adapters.postgres.slots import PostgresSlotRepository
 from domain.errors import ServiceUnavailable
 from domain.slot import SLOT_IDS
 
-ALL_VERSIONS = ["0001_schema", "0002_seed"]
+ALL_VERSIONS = ["0001_schema", "0002_seed", "0003_admit_job"]
 
 OpenPool = Callable[..., Awaitable[Pool]]  # the ``open_pool`` fixture
 

@@ -12,13 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, statement, transaction
+from adapters.postgres.pool import Pool, statement
 from adapters.postgres.rows import job_from_row, job_params, result_params
 from domain.job import FailureReason, Job, JobResult
-
-# Serializes concurrent admissions so the capacity check sees every committed insert.
-CAPACITY_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
-CAPACITY_LOCK_KEY = 0x5068_4368_6361_7061  # "PhCh" + "capa"
 
 ADD_IF_CAPACITY = """
 INSERT INTO job (
@@ -36,7 +32,7 @@ SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)
        %(result_checksum)s, %(result_expires_at)s, %(result_inline_base64)s,
        %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(result_retention_sec)s,
        %(created_at)s, %(updated_at)s
-WHERE (SELECT count(*) FROM job WHERE NOT is_finalized) < %(max_unfinished)s
+WHERE photochanger_admit_job(%(max_unfinished)s)  -- exact limit, one round trip (0003)
 """
 
 GET = "SELECT * FROM job WHERE id = %(id)s"
@@ -157,8 +153,7 @@ class PostgresJobRepository:
         self._pool = pool
 
     async def add_if_capacity(self, job: Job, *, max_unfinished: int) -> bool:
-        async with transaction(self._pool) as cur:
-            await cur.execute(CAPACITY_LOCK, {"key": CAPACITY_LOCK_KEY})
+        async with statement(self._pool) as cur:
             await cur.execute(
                 ADD_IF_CAPACITY, {**job_params(job), "max_unfinished": max_unfinished}
             )
