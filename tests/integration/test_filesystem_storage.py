@@ -144,7 +144,7 @@ async def test_cancelled_upload_leaves_nothing(storage: FilesystemMediaStorage) 
     never = asyncio.Event()
 
     async def stalled() -> AsyncIterator[bytes]:
-        yield image_bytes()[:100]
+        yield image_bytes() + b"\0" * WRITE_BATCH_BYTES  # a full batch: it goes to disk
         first_chunk_taken.set()
         await never.wait()
         yield b""

@@ -104,8 +104,13 @@ class FilesystemMediaStorage:
     async def save_stream(
         self, area: MediaArea, chunks: AsyncIterator[bytes], *, max_bytes: int
     ) -> StoredFile:
-        """Stream to disk with a size cap; the MIME comes from the bytes, not the client."""
-        temp = await _io(_TempFile, self.root / area.value)
+        """Stream to disk with a size cap; the MIME comes from the bytes, not the client.
+
+        Bytes are written in batches of ``WRITE_BATCH_BYTES``; a photo smaller than one batch
+        (the usual booth shot) is written, synced, sniffed and renamed in a single thread hop.
+        """
+        directory = self.root / area.value
+        temp: _TempFile | None = None
         try:
             received = 0
             batch = bytearray()
@@ -117,29 +122,40 @@ class FilesystemMediaStorage:
                     )
                 batch += chunk
                 if len(batch) >= WRITE_BATCH_BYTES:
+                    if temp is None:
+                        temp = await _io(_TempFile, directory)
                     await _io(temp.write, bytes(batch))
                     batch.clear()
-            if batch:
-                await _io(temp.write, bytes(batch))
-            if temp.size == 0:
+            if received == 0:
                 raise InvalidRequest("the uploaded file is empty")
-            return await _io(self._finish_upload, area, temp)
+            return await _io(self._finish_upload, area, temp, bytes(batch))
         finally:
             # Synchronous on purpose: it must also run when the task is being cancelled.
             # After a successful commit the temp path is gone and this is a no-op.
-            temp.discard()
+            if temp is not None:
+                temp.discard()
 
-    def _finish_upload(self, area: MediaArea, temp: _TempFile) -> StoredFile:
-        temp.flush_to_disk()
-        mime = sniff_image_file(temp.path)
-        if mime is None:
-            raise UnsupportedMediaType("the file is not a recognised image")
-        final = temp.commit(extension_for_mime(mime))
+    def _finish_upload(self, area: MediaArea, temp: _TempFile | None, tail: bytes) -> StoredFile:
+        """Write the last batch (to a new temp file if none was needed yet), sync, sniff, and
+        rename; a refused or failed file is removed."""
+        own = temp is None
+        file = _TempFile(self.root / area.value) if temp is None else temp
+        try:
+            if tail:
+                file.write(tail)
+            file.flush_to_disk()
+            mime = sniff_image_file(file.path)
+            if mime is None:
+                raise UnsupportedMediaType("the file is not a recognised image")
+            final = file.commit(extension_for_mime(mime))
+        finally:
+            if own:
+                file.discard()
         return StoredFile(
             path=f"{area.value}/{final.name}",
             mime=mime,
-            size_bytes=temp.size,
-            sha256=temp.sha256.hexdigest(),
+            size_bytes=file.size,
+            sha256=file.sha256.hexdigest(),
         )
 
     async def save_bytes(self, area: MediaArea, data: bytes, *, mime: str) -> StoredFile:
