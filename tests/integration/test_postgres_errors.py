@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -49,3 +53,27 @@ async def test_a_broken_statement_is_an_internal_error_not_a_psycopg_one(pool: P
     assert type(caught.value) is PhotoChangerError
     assert caught.value.code == "internal_error"
     assert caught.value.details["sqlstate"] == "23503"
+
+
+async def test_a_cancelled_caller_is_never_left_running(
+    open_pool: Callable[..., Awaitable[Pool]],
+) -> None:
+    """A heartbeat-like loop that retries on database errors must stop when cancelled, even
+    when the pool hands it a connection in the same instant (the cancellation is otherwise
+    dropped and the loop runs forever)."""
+    small = await open_pool(max_size=3)
+    repo = PostgresJobRepository(small)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(0.001)
+            with contextlib.suppress(PhotoChangerError):
+                await repo.count_unfinished()
+
+    for _ in range(100):  # the race is narrow; many rounds make it show up every time
+        loops = [asyncio.create_task(heartbeat()) for _ in range(20)]
+        await asyncio.sleep(random.random() * 0.02)
+        for loop in loops:
+            loop.cancel()
+        _, still_running = await asyncio.wait(loops, timeout=5)
+        assert not still_running, "a cancelled task kept running"

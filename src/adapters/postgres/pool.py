@@ -56,12 +56,23 @@ def translate_errors() -> Iterator[None]:
         ) from exc
 
 
+def _reraise_swallowed_cancellation() -> None:
+    """psycopg_pool can hand a connection to a task that was cancelled while it waited for
+    one (on Python 3.11 ``wait_for`` drops a cancellation that races with a result), and the
+    call then completes as if nothing happened. A loop that retries on errors, like the
+    lease heartbeat, would never stop. Deliver the cancellation here instead."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 @asynccontextmanager
 async def statement(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
     """A dict-row cursor on an autocommit connection: each statement commits by itself."""
     with translate_errors():
         async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             yield cur
+    _reraise_swallowed_cancellation()
 
 
 @asynccontextmanager
@@ -74,6 +85,7 @@ async def transaction(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
             conn.cursor(row_factory=dict_row) as cur,
         ):
             yield cur
+    _reraise_swallowed_cancellation()
 
 
 async def ping(pool: Pool, *, limit_seconds: float = 2.0) -> bool:
