@@ -54,7 +54,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     password_max_failures: Positive = 10
     password_failure_window_sec: Seconds = 60.0
     db_pool_size: Positive = 10
-    io_threads: Positive = 32
     db_connect_timeout_sec: Seconds = 10.0
     log_level: str = "INFO"
 

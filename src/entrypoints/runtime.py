@@ -7,7 +7,6 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from adapters.postgres.embedded import EmbeddedPostgres
@@ -54,11 +53,6 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
     """Open the pool, migrate, make sure an ingest password exists, run the background loops;
     on exit stop the loops (jobs in hand go back to the queue) and close everything."""
     settings: Settings = container.settings()
-    # File writes (with fsync), image sniffing and Pillow run in the default executor; its
-    # stock size (cores + 4) would queue a burst of photos behind a few fsyncs.
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(settings.io_threads, thread_name_prefix="photochanger-io")
-    )
     pool = container.pool()
     await open_pool(pool, settings.db_connect_timeout_sec)
     tasks: list[asyncio.Task[None]] = []

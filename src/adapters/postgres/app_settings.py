@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
-from adapters.postgres.pool import Pool, statement, transaction
+from adapters.postgres.pool import Pool, execute, fetch_all, fetch_one, transaction
 from application.ports import IngestSettings
 from domain.settings import (
     DEFAULT_RESULT_RETENTION_SEC,
@@ -69,11 +69,9 @@ class PostgresSettingsRepository:
         return (await self.load_for_ingest()).app
 
     async def load_for_ingest(self) -> IngestSettings:
-        async with statement(self._pool) as cur:
-            await cur.execute(
-                LOAD, {"keys": [SYNC_TIMEOUT_KEY, RESULT_RETENTION_KEY, PASSWORD_HASH_KEY]}
-            )
-            values = {row["key"]: row["value"] for row in await cur.fetchall()}
+        keys = [SYNC_TIMEOUT_KEY, RESULT_RETENTION_KEY, PASSWORD_HASH_KEY]
+        rows = await fetch_all(self._pool, LOAD, {"keys": keys})
+        values = {row["key"]: row["value"] for row in rows}
         password_hash = values.get(PASSWORD_HASH_KEY)
         return IngestSettings(
             app=AppSettings(
@@ -96,9 +94,7 @@ class PostgresSettingsRepository:
                 await cur.execute(UPSERT, params)
 
     async def get_password_hash(self) -> str | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(GET_VALUE, {"key": PASSWORD_HASH_KEY})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, GET_VALUE, {"key": PASSWORD_HASH_KEY})
         value = None if row is None else row["value"]
         return value if isinstance(value, str) else None
 
@@ -106,12 +102,10 @@ class PostgresSettingsRepository:
         self, encoded: str, *, updated_by: str, only_if_unset: bool
     ) -> bool:
         params = {"key": PASSWORD_HASH_KEY, "value": Jsonb(encoded), "updated_by": updated_by}
-        async with statement(self._pool) as cur:
-            if not only_if_unset:
-                await cur.execute(UPSERT, params)
-                return True
-            await cur.execute(SET_IF_UNSET, params)
-            return await cur.fetchone() is not None
+        if not only_if_unset:
+            await execute(self._pool, UPSERT, params)
+            return True
+        return await fetch_one(self._pool, SET_IF_UNSET, params) is not None
 
 
 if TYPE_CHECKING:  # mypy proves the adapter satisfies its port

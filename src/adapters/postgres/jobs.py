@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, statement
+from adapters.postgres.pool import Pool, execute, fetch_all, fetch_one
 from adapters.postgres.rows import job_from_row, job_params, result_params
 from domain.job import FailureReason, Job, JobResult
 
@@ -153,22 +153,15 @@ class PostgresJobRepository:
         self._pool = pool
 
     async def add_if_capacity(self, job: Job, *, max_unfinished: int) -> bool:
-        async with statement(self._pool) as cur:
-            await cur.execute(
-                ADD_IF_CAPACITY, {**job_params(job), "max_unfinished": max_unfinished}
-            )
-            return cur.rowcount == 1
+        params = {**job_params(job), "max_unfinished": max_unfinished}
+        return await execute(self._pool, ADD_IF_CAPACITY, params) == 1
 
     async def get(self, job_id: UUID) -> Job | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(GET, {"id": job_id})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, GET, {"id": job_id})
         return None if row is None else job_from_row(row)
 
     async def take_inline_result(self, job_id: UUID) -> Job | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(TAKE_INLINE_RESULT, {"id": job_id})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, TAKE_INLINE_RESULT, {"id": job_id})
         if row is None:
             return None
         return job_from_row({**row, "result_inline_base64": row["taken_inline_base64"]})
@@ -176,91 +169,70 @@ class PostgresJobRepository:
     async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
         if not job_ids:
             return []
-        async with statement(self._pool) as cur:
-            await cur.execute(FINALIZED_AMONG, {"ids": list(job_ids)})
-            return [row["id"] for row in await cur.fetchall()]
+        return [
+            row["id"]
+            for row in await fetch_all(self._pool, FINALIZED_AMONG, {"ids": list(job_ids)})
+        ]
 
     async def claim_next(
         self, *, worker_id: str, now: datetime, lease_until: datetime
     ) -> Job | None:
         params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
-        async with statement(self._pool) as cur:
-            await cur.execute(CLAIM_NEXT, params)
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, CLAIM_NEXT, params)
         return None if row is None else job_from_row(row)
 
     async def renew_lease(self, job_id: UUID, *, worker_id: str, lease_until: datetime) -> bool:
         params = {"id": job_id, "worker_id": worker_id, "lease_until": lease_until}
-        async with statement(self._pool) as cur:
-            await cur.execute(RENEW_LEASE, params)
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, RENEW_LEASE, params) is not None
 
     async def release(self, job_id: UUID, *, worker_id: str) -> None:
-        async with statement(self._pool) as cur:
-            await cur.execute(RELEASE, {"id": job_id, "worker_id": worker_id})
+        await execute(self._pool, RELEASE, {"id": job_id, "worker_id": worker_id})
 
     async def set_provider_reference(self, job_id: UUID, reference: str) -> None:
-        async with statement(self._pool) as cur:
-            await cur.execute(SET_PROVIDER_REFERENCE, {"id": job_id, "reference": reference})
+        await execute(self._pool, SET_PROVIDER_REFERENCE, {"id": job_id, "reference": reference})
 
     async def finalize_success(
         self, job_id: UUID, result: JobResult, inline_base64: str, *, now: datetime
     ) -> bool:
         params = {"id": job_id, "now": now, "inline": inline_base64, **result_params(result)}
-        async with statement(self._pool) as cur:
-            await cur.execute(FINALIZE_SUCCESS, params)
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, FINALIZE_SUCCESS, params) is not None
 
     async def finalize_failure(self, job_id: UUID, reason: FailureReason, *, now: datetime) -> bool:
         params = {"id": job_id, "now": now, "reason": reason.value}
-        async with statement(self._pool) as cur:
-            await cur.execute(FINALIZE_FAILURE, params)
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, FINALIZE_FAILURE, params) is not None
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
-        async with statement(self._pool) as cur:
-            await cur.execute(FINALIZE_EXPIRED, {"now": now, "limit": limit})
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, FINALIZE_EXPIRED, {"now": now, "limit": limit})
         return [job_from_row(row) for row in rows]
 
     async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
-        async with statement(self._pool) as cur:
-            await cur.execute(CLEAR_STALE_INLINE_RESULTS, {"expired_before": expired_before})
-            return cur.rowcount
+        params = {"expired_before": expired_before}
+        return await execute(self._pool, CLEAR_STALE_INLINE_RESULTS, params)
 
     async def payloads_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
-        async with statement(self._pool) as cur:
-            await cur.execute(PAYLOADS_TO_PURGE, {"now": now, "limit": limit})
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, PAYLOADS_TO_PURGE, {"now": now, "limit": limit})
         return [job_from_row(row) for row in rows]
 
     async def clear_payload(self, job_id: UUID) -> bool:
-        async with statement(self._pool) as cur:
-            await cur.execute(CLEAR_PAYLOAD, {"id": job_id})
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, CLEAR_PAYLOAD, {"id": job_id}) is not None
 
     async def results_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
-        async with statement(self._pool) as cur:
-            await cur.execute(RESULTS_TO_PURGE, {"now": now, "limit": limit})
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, RESULTS_TO_PURGE, {"now": now, "limit": limit})
         return [job_from_row(row) for row in rows]
 
     async def clear_result_file(self, job_id: UUID) -> bool:
-        async with statement(self._pool) as cur:
-            await cur.execute(CLEAR_RESULT_FILE, {"id": job_id})
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, CLEAR_RESULT_FILE, {"id": job_id}) is not None
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         if not paths:
             return set()
-        async with statement(self._pool) as cur:
-            await cur.execute(REFERENCED_PATHS, {"paths": list(paths)})
-            return {row["path"] for row in await cur.fetchall()}
+        return {
+            row["path"]
+            for row in await fetch_all(self._pool, REFERENCED_PATHS, {"paths": list(paths)})
+        }
 
     async def count_unfinished(self) -> int:
-        async with statement(self._pool) as cur:
-            await cur.execute(COUNT_UNFINISHED)
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, COUNT_UNFINISHED)
         return 0 if row is None else int(row["n"])
 
 

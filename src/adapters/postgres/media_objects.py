@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, statement
+from adapters.postgres.pool import Pool, execute, fetch_all, fetch_one
 from adapters.postgres.rows import media_object_from_row
 from domain.media import MediaObject
 
@@ -51,39 +51,31 @@ class PostgresMediaObjectRepository:
             "expires_at": media.expires_at,
             "created_at": media.created_at,
         }
-        async with statement(self._pool) as cur:
-            await cur.execute(ADD, params)
+        await execute(self._pool, ADD, params)
 
     async def get(self, media_id: UUID) -> MediaObject | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(GET, {"id": media_id})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, GET, {"id": media_id})
         return None if row is None else media_object_from_row(row)
 
     async def for_job(self, job_id: UUID) -> list[MediaObject]:
         """Every link of the job, purged ones included (their ``path`` is None)."""
-        async with statement(self._pool) as cur:
-            await cur.execute(FOR_JOB, {"job_id": job_id})
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, FOR_JOB, {"job_id": job_id})
         return [media_object_from_row(row) for row in rows]
 
     async def to_purge(self, *, now: datetime, limit: int) -> list[MediaObject]:
-        async with statement(self._pool) as cur:
-            await cur.execute(TO_PURGE, {"now": now, "limit": limit})
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, TO_PURGE, {"now": now, "limit": limit})
         return [media_object_from_row(row) for row in rows]
 
     async def mark_purged(self, media_id: UUID) -> bool:
-        async with statement(self._pool) as cur:
-            await cur.execute(MARK_PURGED, {"id": media_id})
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, MARK_PURGED, {"id": media_id}) is not None
 
     async def referenced_paths(self, paths: Sequence[str]) -> set[str]:
         if not paths:
             return set()
-        async with statement(self._pool) as cur:
-            await cur.execute(REFERENCED_PATHS, {"paths": list(paths)})
-            return {row["path"] for row in await cur.fetchall()}
+        return {
+            row["path"]
+            for row in await fetch_all(self._pool, REFERENCED_PATHS, {"paths": list(paths)})
+        }
 
 
 if TYPE_CHECKING:  # mypy proves the adapter satisfies its port

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
@@ -14,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain.errors import PhotoChangerError, ServiceUnavailable
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+Params = Mapping[str, Any]
 
 
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
@@ -86,6 +88,27 @@ async def transaction(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
         ):
             yield cur
     _reraise_swallowed_cancellation()
+
+
+async def fetch_one(pool: Pool, query: str, params: Params | None = None) -> DictRow | None:
+    """One statement; its first row (``RETURNING`` rows too), or None."""
+    async with statement(pool) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchone()
+
+
+async def fetch_all(pool: Pool, query: str, params: Params | None = None) -> list[DictRow]:
+    """One statement; all its rows."""
+    async with statement(pool) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def execute(pool: Pool, query: str, params: Params | None = None) -> int:
+    """One statement without result rows; how many rows it changed."""
+    async with statement(pool) as cur:
+        await cur.execute(query, params)
+        return cur.rowcount
 
 
 async def ping(pool: Pool, *, limit_seconds: float = 2.0) -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from psycopg.types.json import Jsonb
 
-from adapters.postgres.pool import Pool, statement
+from adapters.postgres.pool import Pool, fetch_all, fetch_one
 from adapters.postgres.rows import slot_from_row
 from domain.slot import Slot
 
@@ -31,15 +31,11 @@ class PostgresSlotRepository:
         self._pool = pool
 
     async def get(self, slot_id: str) -> Slot | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(GET, {"id": slot_id})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, GET, {"id": slot_id})
         return None if row is None else slot_from_row(row)
 
     async def list(self) -> list[Slot]:
-        async with statement(self._pool) as cur:
-            await cur.execute(LIST)
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, LIST)
         return [slot_from_row(row) for row in rows]
 
     async def save(self, slot: Slot, *, expected_updated_at: datetime) -> bool:
@@ -54,9 +50,7 @@ class PostgresSlotRepository:
             "updated_at": slot.updated_at,
             "expected_updated_at": expected_updated_at,
         }
-        async with statement(self._pool) as cur:
-            await cur.execute(SAVE, params)
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, SAVE, params) is not None
 
 
 if TYPE_CHECKING:  # mypy proves the adapter satisfies its port

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from adapters.postgres.pool import Pool, statement
+from adapters.postgres.pool import Pool, execute, fetch_all, fetch_one
 from adapters.postgres.rows import template_from_row
 from domain.media import TemplateMedia
 
@@ -39,26 +39,19 @@ class PostgresTemplateRepository:
             "uploaded_by": template.uploaded_by,
             "created_at": template.created_at,
         }
-        async with statement(self._pool) as cur:
-            await cur.execute(ADD, params)
+        await execute(self._pool, ADD, params)
 
     async def get(self, template_id: UUID) -> TemplateMedia | None:
-        async with statement(self._pool) as cur:
-            await cur.execute(GET, {"id": template_id})
-            row = await cur.fetchone()
+        row = await fetch_one(self._pool, GET, {"id": template_id})
         return None if row is None else template_from_row(row)
 
     async def list(self) -> list[TemplateMedia]:
-        async with statement(self._pool) as cur:
-            await cur.execute(LIST)
-            rows = await cur.fetchall()
+        rows = await fetch_all(self._pool, LIST)
         return [template_from_row(row) for row in rows]
 
     async def remove(self, template_id: UUID) -> bool:
         """True if a row was deleted; the file is the caller's to remove."""
-        async with statement(self._pool) as cur:
-            await cur.execute(REMOVE, {"id": template_id})
-            return await cur.fetchone() is not None
+        return await fetch_one(self._pool, REMOVE, {"id": template_id}) is not None
 
 
 if TYPE_CHECKING:  # mypy proves the adapter satisfies its port
