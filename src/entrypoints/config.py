@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     public_base_url: str | None = None
     max_upload_bytes: Positive = 25 * MB
     max_unfinished_jobs: Positive = 256
+    admission_concurrency: Positive = 4
     retry_after_sec: Positive = 5
     run_worker: bool = True
     run_purge: bool = True

@@ -89,6 +89,7 @@ class Container(containers.DeclarativeContainer):
         max_upload_bytes=settings.provided.max_upload_bytes,
         max_unfinished_jobs=settings.provided.max_unfinished_jobs,
         retry_after_seconds=settings.provided.retry_after_sec,
+        admission_concurrency=settings.provided.admission_concurrency,
         bounds=settings.provided.timeout_bounds,
     )
     submit_ingest = providers.Singleton(
