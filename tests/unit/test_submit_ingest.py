@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -437,3 +439,35 @@ async def test_a_request_that_goes_away_leaves_its_job_to_the_worker(
     assert not job.is_finalized
     assert job.status is JobStatus.PENDING
     assert job.payload is not None
+
+
+async def test_a_burst_is_admitted_first_come_first_served(
+    build_submit_ingest: SubmitIngestFactory,
+    limits: IngestLimits,
+    worker: ScriptedWorker,
+) -> None:
+    """With one admission at a time, the second photo is not even read until the first is
+    queued, and the first is queued first."""
+    release = asyncio.Event()
+    read_order: list[str] = []
+
+    async def held_photo(name: str) -> AsyncIterator[bytes]:
+        read_order.append(name)
+        await release.wait()
+        yield JPEG
+
+    submit = build_submit_ingest(limits=replace(limits, admission_concurrency=1))
+    commands = [replace(ingest_command(), photo=held_photo(n)) for n in ("first", "second")]
+    first, second = (asyncio.create_task(submit(c)) for c in commands)
+    await settle()
+    assert read_order == ["first"], "the second photo waits for its turn"
+
+    release.set()
+    claimed = [await worker.claim(), await worker.claim()]
+    assert read_order == ["first", "second"]
+    assert claimed[0].created_at <= claimed[1].created_at
+    for job in claimed:
+        await worker.succeed(job)
+    assert {(await finished(first)).job_id, (await finished(second)).job_id} == {
+        job.id for job in claimed
+    }
