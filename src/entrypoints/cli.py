@@ -4,49 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from domain.errors import PhotoChangerError
 from domain.slot import Slot
-from entrypoints.config import Settings, load_settings
+from entrypoints.cli_runtime import cli_settings, run_with_service
 from entrypoints.container import Container
-from entrypoints.runtime import Roles, build_container, database, running
-
-T = TypeVar("T")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    """Read the configuration when a command needs it (so ``--help`` works even when it is
-    broken) and set up logging from it."""
-    state: dict[str, Settings] = ctx.ensure_object(dict)
-    if "settings" not in state:
-        settings = state["settings"] = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-    return state["settings"]
-
-
-def _run(ctx: click.Context, roles: Roles, action: Callable[[Container], Awaitable[T]]) -> T:
-    """Build the container on the configured (or embedded) database and run ``action``."""
-    settings = _settings(ctx)
-    with database(settings) as url:
-        container = build_container(settings, url)
-
-        async def main() -> T:
-            async with running(container, roles):
-                return await action(container)
-
-        return asyncio.run(main())
+from entrypoints.runtime import Roles, build_container, database
 
 
 class _CliGroup(click.Group):
@@ -85,7 +54,7 @@ def serve(
 
     from entrypoints.http.app import create_app
 
-    settings = _settings(ctx)
+    settings = cli_settings(ctx)
     roles = Roles(
         worker=settings.run_worker and not no_worker,
         purge=settings.run_purge and not no_purge,
@@ -120,7 +89,7 @@ def worker(ctx: click.Context) -> None:
         click.echo("worker running; Ctrl-C to stop", err=True)
         await stop.wait()
 
-    _run(ctx, Roles(worker=True), until_stopped)
+    run_with_service(ctx, Roles(worker=True), until_stopped)
 
 
 @main.command()
@@ -138,7 +107,7 @@ def purge(ctx: click.Context, once: bool) -> None:
 
         await run_purge_loop(container.purge_artifacts(), container.settings().purge_interval_sec)
 
-    _run(ctx, Roles(), one_round if once else forever)
+    run_with_service(ctx, Roles(), one_round if once else forever)
 
 
 @main.command()
@@ -149,7 +118,7 @@ def migrate(ctx: click.Context) -> None:
     async def nothing(_: Container) -> None:
         click.echo("database schema is up to date")
 
-    _run(ctx, Roles(), nothing)
+    run_with_service(ctx, Roles(), nothing)
 
 
 def _slot_dict(slot: Slot) -> dict[str, Any]:
@@ -177,7 +146,7 @@ def slots_list(ctx: click.Context) -> None:
     async def show(container: Container) -> list[Slot]:
         return await container.slots().list()
 
-    for slot in _run(ctx, Roles(), show):
+    for slot in run_with_service(ctx, Roles(), show):
         state = "active  " if slot.is_active else "inactive"
         click.echo(f"{slot.id}  {state}  {slot.provider}/{slot.operation:<18} {slot.name}")
 
@@ -191,7 +160,7 @@ def slots_show(ctx: click.Context, slot_id: str) -> None:
     async def show(container: Container) -> Slot | None:
         return await container.slots().get(slot_id)
 
-    slot = _run(ctx, Roles(), show)
+    slot = run_with_service(ctx, Roles(), show)
     if slot is None:
         raise click.ClickException(f"no slot {slot_id!r} (slots are slot-001 … slot-015)")
     click.echo(json.dumps(_slot_dict(slot), indent=2))
@@ -237,7 +206,7 @@ def slots_set(
     async def apply(container: Container) -> Slot:
         return await container.configure_slot()(changes)
 
-    click.echo(json.dumps(_slot_dict(_run(ctx, Roles(), apply)), indent=2))
+    click.echo(json.dumps(_slot_dict(run_with_service(ctx, Roles(), apply)), indent=2))
 
 
 @main.group("settings")
@@ -263,7 +232,7 @@ def settings_show(ctx: click.Context) -> None:
             "ingest_password_set": has_password,
         }
 
-    click.echo(json.dumps(_run(ctx, Roles(), show), indent=2))
+    click.echo(json.dumps(run_with_service(ctx, Roles(), show), indent=2))
 
 
 @settings_group.command("set")
@@ -284,7 +253,7 @@ def settings_set(
             SettingsChanges(sync_timeout_sec=sync_timeout, result_retention_sec=result_retention)
         )
 
-    updated = _run(ctx, Roles(), apply)
+    updated = run_with_service(ctx, Roles(), apply)
     click.echo(json.dumps(asdict(updated), indent=2))
 
 
@@ -308,5 +277,14 @@ def password_set(ctx: click.Context) -> None:
     async def apply(container: Container) -> None:
         await container.set_ingest_password()(secret)
 
-    _run(ctx, Roles(), apply)
+    run_with_service(ctx, Roles(), apply)
     click.echo("ingest password updated")
+
+
+def _register_subcommands() -> None:
+    from entrypoints.cli_templates import templates
+
+    main.add_command(templates)
+
+
+_register_subcommands()

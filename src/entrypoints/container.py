@@ -24,6 +24,7 @@ from application.claim_job import ClaimAndProcess
 from application.configure_slot import ConfigureSlot
 from application.ingest_password import EnsureIngestPassword, SetIngestPassword
 from application.job_artifacts import JobArtifacts
+from application.manage_templates import AddTemplate, RemoveTemplate
 from application.password_guard import FailedPasswordGuard
 from application.process_job import LeasePolicy, ProcessJob
 from application.provider_limits import ProviderLimits
@@ -144,6 +145,16 @@ class Container(containers.DeclarativeContainer):
     )
     update_settings = providers.Factory(
         UpdateSettings, settings=app_settings, bounds=settings.provided.timeout_bounds
+    )
+    add_template = providers.Factory(
+        AddTemplate,
+        templates=templates,
+        storage=storage,
+        clock=clock,
+        max_bytes=settings.provided.max_upload_bytes,
+    )
+    remove_template = providers.Factory(
+        RemoveTemplate, templates=templates, slots=slots, storage=storage
     )
     set_ingest_password = providers.Factory(SetIngestPassword, settings=app_settings, hasher=hasher)
     ensure_ingest_password = providers.Factory(

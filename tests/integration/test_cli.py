@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from PIL import Image
 from psycopg.rows import dict_row
 
 from adapters.security.password import ScryptPasswordHasher
@@ -118,7 +119,17 @@ def app_settings(url: str) -> dict[str, Any]:
 # --- help ---------------------------------------------------------------------------------
 
 HELP_CASES: dict[tuple[str, ...], tuple[str, ...]] = {
-    (): ("serve", "worker", "purge", "migrate", "slots", "settings", "password", "--help"),
+    (): (
+        "serve",
+        "worker",
+        "purge",
+        "migrate",
+        "slots",
+        "settings",
+        "password",
+        "templates",
+        "--help",
+    ),
     ("serve",): ("--host", "--port", "--no-worker", "--no-purge", "PHOTOCHANGER_PORT"),
     ("worker",): ("SIGTERM", "--help"),
     ("purge",): ("--once", "cron"),
@@ -132,6 +143,10 @@ HELP_CASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("settings", "set"): ("--sync-timeout", "--result-retention", "45..60"),
     ("password",): ("set",),
     ("password", "set"): ("stdin", "scrypt", "--help"),
+    ("templates",): ("add", "list", "remove"),
+    ("templates", "add"): ("FILE", "--label", "--uploaded-by"),
+    ("templates", "list"): ("One line per template", "--help"),
+    ("templates", "remove"): ("ID", "--force"),
 }
 
 
@@ -460,3 +475,48 @@ def test_the_installed_script_refuses_an_unknown_log_level_by_name(
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     assert "PHOTOCHANGER_LOG_LEVEL" in done.stderr
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def test_templates_add_list_use_and_remove(cli: Invoke, database_url: str, tmp_path: Path) -> None:
+    frame = tmp_path / "frame.png"
+    Image.new("RGBA", (32, 24), (255, 0, 0, 128)).save(frame, format="PNG")
+
+    added = json.loads(ok(cli("templates", "add", str(frame), "--label", "wedding frame")))
+    assert added["label"] == "wedding frame" and added["mime"] == "image/png"
+    assert added["size_bytes"] == frame.stat().st_size
+    (row,) = query(database_url, "SELECT * FROM template_media")
+    stored = tmp_path / "media" / row["path"]
+    assert stored.read_bytes() == frame.read_bytes()
+    assert added["id"] in ok(cli("templates", "list"))
+
+    ok(
+        cli(
+            "slots",
+            "set",
+            "slot-002",
+            "--operation",
+            "overlay",
+            "--active",
+            "--settings",
+            json.dumps({"overlay_template_id": added["id"]}),
+        )
+    )
+    refused = cli("templates", "remove", added["id"])
+    assert refused.exit_code != 0 and "slot-002" in refused.output
+    assert "Traceback" not in refused.output
+    assert stored.exists() and query(database_url, "SELECT id FROM template_media")
+
+    assert "removed template" in ok(cli("templates", "remove", added["id"], "--force"))
+    assert not stored.exists()
+    assert query(database_url, "SELECT id FROM template_media") == []
+
+
+def test_templates_add_refuses_what_is_not_an_image(cli: Invoke, tmp_path: Path) -> None:
+    text = tmp_path / "frame.png"
+    text.write_text("not an image at all")
+    refused = cli("templates", "add", str(text), "--label", "bogus")
+    assert refused.exit_code != 0 and "not a recognised image" in refused.output
+    assert list((tmp_path / "media" / "templates").iterdir()) == []

@@ -6,13 +6,14 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
 from PIL import Image
 from service_harness import PASSWORD, Service, jpeg_bytes, png_bytes, serve
 
+from application.manage_templates import NewTemplate
 from domain.job import FailureReason
 
 
@@ -187,3 +188,37 @@ async def test_a_photo_the_provider_cannot_read_gets_502(database_url: str, tmp_
         job = await svc.container.jobs().get(job_id)
         assert job is not None and job.failure_reason is FailureReason.PROVIDER_ERROR
         assert files_in(svc, "results") == []
+
+
+async def test_overlay_composites_a_template_onto_the_photo(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with serve(database_url, tmp_path) as svc:
+        frame = io.BytesIO()
+        opaque_left = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
+        opaque_left.paste((0, 0, 255, 255), (0, 0, 32, 48))
+        opaque_left.save(frame, format="PNG")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield frame.getvalue()
+
+        template = await svc.container.add_template()(
+            NewTemplate(label="blue half", image=chunks())
+        )
+        await svc.configure(
+            "slot-002",
+            operation="overlay",
+            settings={"overlay_template_id": str(template.id)},
+            is_active=True,
+        )
+        response = await svc.ingest(
+            "slot-002",
+            png_bytes(color=(255, 255, 255, 255)),
+            filename="shot.png",
+            content_type="image/png",
+        )
+
+        assert response.status_code == 200, response.text
+        result = Image.open(io.BytesIO(response.content)).convert("RGB")
+        assert result.getpixel((5, 5)) == (0, 0, 255)  # under the opaque half of the frame
+        assert result.getpixel((60, 5)) == (255, 255, 255)  # the photo shows through

@@ -1,0 +1,47 @@
+"""What every ``photochanger`` command shares: reading the configuration, running an action
+against the service's container."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from entrypoints.config import Settings, load_settings
+from entrypoints.container import Container
+from entrypoints.runtime import Roles, build_container, database, running
+
+T = TypeVar("T")
+
+
+def cli_settings(ctx: click.Context) -> Settings:
+    """Read the configuration when a command needs it (so ``--help`` works even when it is
+    broken) and set up logging from it."""
+    state: dict[str, Settings] = ctx.ensure_object(dict)
+    if "settings" not in state:
+        settings = state["settings"] = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    return state["settings"]
+
+
+def run_with_service(
+    ctx: click.Context, roles: Roles, action: Callable[[Container], Awaitable[T]]
+) -> T:
+    """Build the container on the configured (or embedded) database and run ``action``."""
+    settings = cli_settings(ctx)
+    with database(settings) as url:
+        container = build_container(settings, url)
+
+        async def main() -> T:
+            async with running(container, roles):
+                return await action(container)
+
+        return asyncio.run(main())
