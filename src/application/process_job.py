@@ -154,9 +154,7 @@ class ProcessJob:
                     templates[field] = await self._load_template(str(job.settings[field]))
         except NotFound as exc:
             raise ProviderFailed(f"an input of the job is missing: {exc.message}") from exc
-        except PhotoChangerError as exc:
-            if isinstance(exc, ProviderFailed):
-                raise
+        except PhotoChangerError as exc:  # storage or database trouble while reading inputs
             raise ProviderFailed(exc.message) from exc
         return ProviderInput(
             job_id=job.id,

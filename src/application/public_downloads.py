@@ -7,8 +7,7 @@ from uuid import UUID
 
 from application.ports import Clock, JobRepository, MediaObjectRepository, MediaStorage
 from domain.errors import Gone, NotFound
-
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+from domain.media import extension_for_mime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +34,11 @@ class GetResult:
             raise NotFound("no result for this job", {"job_id": str(job_id)})
         if job.result.file_path is None or self._clock.now() >= job.result.expires_at:
             raise Gone("this result has expired", {"job_id": str(job_id)})
-        extension = _EXTENSIONS.get(job.result.mime, "bin")
+        extension = extension_for_mime(job.result.mime)
         return Download(
             file=self._storage.absolute_path(job.result.file_path),
             mime=job.result.mime,
-            filename=f"photochanger-{job.id}.{extension}",
+            filename=f"photochanger-{job.id}{extension}",
         )
 
 

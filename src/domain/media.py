@@ -56,3 +56,20 @@ class MediaArea(enum.StrEnum):
     RESULTS = "results"
     PUBLIC = "public"
     TEMPLATES = "templates"
+
+
+_FILE_EXTENSIONS: dict[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tiff",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+}
+
+
+def extension_for_mime(mime: str) -> str:
+    """File extension for an image type (stored files, download names); ``.bin`` otherwise."""
+    return _FILE_EXTENSIONS.get(mime, ".bin")

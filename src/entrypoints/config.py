@@ -71,10 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     @property
     def timeout_bounds(self) -> TimeoutBounds:
-        try:
-            return TimeoutBounds(self.sync_timeout_min_sec, self.sync_timeout_max_sec)
-        except ValueError as exc:
-            raise InvalidConfiguration(str(exc)) from None
+        """Valid by construction: both positive (field constraints), min ≤ max (checked above)."""
+        return TimeoutBounds(self.sync_timeout_min_sec, self.sync_timeout_max_sec)
 
     @property
     def data_path(self) -> Path:

@@ -13,6 +13,10 @@ from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
+from domain.media import extension_for_mime
+
+__all__ = ["extension_for_mime", "sniff_heif_brand", "sniff_image_file", "sniff_image_mime"]
+
 # Pillow format id -> MIME. MPO is the multi-picture JPEG some cameras write.
 PILLOW_FORMAT_MIME: dict[str, str] = {
     "JPEG": "image/jpeg",
@@ -26,16 +30,6 @@ PILLOW_FORMAT_MIME: dict[str, str] = {
 # Only these decoders are tried: weak-signature formats (TGA, …) would claim random bytes.
 _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
-_MIME_EXTENSION: dict[str, str] = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "image/bmp": ".bmp",
-    "image/tiff": ".tiff",
-    "image/heic": ".heic",
-    "image/heif": ".heif",
-}
 
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs"})
 _HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
@@ -43,11 +37,6 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 
 # Enough for the ftyp box of any real HEIC file.
 HEAD_BYTES = 4096
-
-
-def extension_for_mime(mime: str) -> str:
-    """File extension for a stored file; ``.bin`` for anything not an image we know."""
-    return _MIME_EXTENSION.get(mime, ".bin")
 
 
 def sniff_heif_brand(head: bytes) -> str | None:
