@@ -220,9 +220,9 @@ def settings_show(ctx: click.Context) -> None:
     """Current values and the deadlines they imply for new jobs."""
 
     async def show(container: Container) -> dict[str, Any]:
-        app = await container.app_settings().load()
-        bounds = container.settings().timeout_bounds
-        has_password = await container.app_settings().get_password_hash() is not None
+        current = await container.app_settings().load_for_ingest()  # values + hash, one query
+        app, bounds = current.app, container.settings().timeout_bounds
+        has_password = current.password_hash is not None
         return {
             "sync_timeout_sec": app.sync_timeout_sec,
             "result_retention_sec": app.result_retention_sec,
