@@ -25,8 +25,8 @@ class SlotChanges:
 
 class ConfigureSlot:
     """Validate the whole resulting slot (operation, required settings, referenced templates,
-    public URL for URL-based providers) and save it under optimistic locking. Jobs already
-    created keep their snapshot."""
+    public URL for URL-based providers, the provider's API key) and save it under optimistic
+    locking. Jobs already created keep their snapshot."""
 
     def __init__(
         self,
@@ -35,11 +35,13 @@ class ConfigureSlot:
         templates: TemplateRepository,
         clock: Clock,
         public_base_url: str | None,
+        unconfigured_providers: Mapping[str, str] | None = None,
     ) -> None:
         self._slots = slots
         self._templates = templates
         self._clock = clock
         self._public_base_url = public_base_url
+        self._unconfigured = dict(unconfigured_providers or {})
 
     async def __call__(self, changes: SlotChanges) -> Slot:
         current = await self._slots.get(changes.slot_id)
@@ -63,6 +65,13 @@ class ConfigureSlot:
             raise InvalidConfiguration(
                 f"provider {updated.provider!r} downloads inputs from public links; set "
                 "PHOTOCHANGER_PUBLIC_BASE_URL before activating this slot",
+                {"field": "is_active"},
+            )
+        missing = self._unconfigured.get(updated.provider)
+        if updated.is_active and missing:
+            raise InvalidConfiguration(
+                f"provider {updated.provider!r} is not configured: {missing} before activating "
+                "this slot",
                 {"field": "is_active"},
             )
         if not await self._slots.save(updated, expected_updated_at=current.updated_at):

@@ -7,7 +7,7 @@ docstring states the transactional promise an adapter must keep.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -229,16 +229,35 @@ class MediaStorage(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class InputImage:
+    """One input of a provider call. Providers that take inline data read ``data``; providers
+    that download their inputs (``needs_public_urls``) get ``url``, a temporary public link,
+    and ``data`` is left empty so the photo is not read for nothing."""
+
+    mime: str
+    data: bytes = b""
+    url: str | None = None
+
+
+async def _ignore_reference(reference: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderInput:
-    """What a provider needs to run one job."""
+    """What a provider needs to run one job.
+
+    ``templates`` maps the operation's template fields (``style_template_id``, …) to images.
+    ``record_reference`` stores the provider's own job id (``provider_job_reference``) as soon
+    as an asynchronous provider knows it; ``deadline`` bounds every request and poll."""
 
     job_id: UUID
     operation: str
     settings: Mapping[str, Any]
-    image: bytes
-    mime: str
-    templates: Mapping[str, tuple[bytes, str]]
+    photo: InputImage
+    templates: Mapping[str, InputImage]
     deadline: datetime
+    record_reference: Callable[[str], Awaitable[None]] = _ignore_reference
 
 
 @dataclass(frozen=True, slots=True)

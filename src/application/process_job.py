@@ -7,13 +7,16 @@ import base64
 import contextlib
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from application.job_artifacts import JobArtifacts
 from application.ports import (
     Clock,
+    InputImage,
     JobRepository,
     MediaStorage,
     ProviderInput,
@@ -23,13 +26,21 @@ from application.ports import (
     TemplateRepository,
 )
 from application.provider_limits import ProviderLimits
+from application.public_links import PublishInputs
 from domain.deadlines import calculate_deadline_info, calculate_result_expires_at
 from domain.errors import NotFound, PhotoChangerError, ProviderFailed
 from domain.job import FailureReason, Job, JobResult
 from domain.media import MediaArea
-from domain.providers import operation_spec
+from domain.providers import operation_spec, provider_spec
 
 log = logging.getLogger(__name__)
+
+_PHOTO = "photo"  # key of the booth photo among a job's inputs (template fields end in _id)
+
+
+async def _inline(inputs: Mapping[str, tuple[bytes, str]]) -> dict[str, InputImage]:
+    """Providers that take inline data get the bytes themselves."""
+    return {name: InputImage(mime=mime, data=data) for name, (data, mime) in inputs.items()}
 
 
 class Outcome(enum.StrEnum):
@@ -67,6 +78,7 @@ class ProcessJob:
         storage: MediaStorage,
         providers: ProviderRegistry,
         limits: ProviderLimits,
+        links: PublishInputs,
         artifacts: JobArtifacts,
         clock: Clock,
         lease: LeasePolicy,
@@ -77,6 +89,7 @@ class ProcessJob:
         self._storage = storage
         self._providers = providers
         self._limits = limits
+        self._links = links
         self._artifacts = artifacts
         self._clock = clock
         self._lease = lease
@@ -146,25 +159,37 @@ class ProcessJob:
     async def _build_input(self, job: Job) -> ProviderInput:
         if job.payload is None:
             raise ProviderFailed("the job's photo is no longer stored")
+        by_url = provider_spec(job.provider).needs_public_urls
         try:
-            image = await self._storage.read(job.payload.path)
-            templates: dict[str, tuple[bytes, str]] = {}
+            inputs = {_PHOTO: (await self._storage.read(job.payload.path), job.payload.mime)}
             for field in operation_spec(job.provider, job.operation).template_fields():
                 if field in job.settings:
-                    templates[field] = await self._load_template(str(job.settings[field]))
+                    inputs[field] = await self._load_template(str(job.settings[field]))
+            images = await (self._publish(job, inputs) if by_url else _inline(inputs))
         except NotFound as exc:
             raise ProviderFailed(f"an input of the job is missing: {exc.message}") from exc
         except PhotoChangerError as exc:  # storage or database trouble while reading inputs
             raise ProviderFailed(exc.message) from exc
+        photo = images.pop(_PHOTO)
         return ProviderInput(
             job_id=job.id,
             operation=job.operation,
             settings=job.settings,
-            image=image,
-            mime=job.payload.mime,
-            templates=templates,
+            photo=photo,
+            templates=images,
             deadline=job.expires_at,
+            record_reference=partial(self._jobs.set_provider_reference, job.id),
         )
+
+    async def _publish(
+        self, job: Job, inputs: Mapping[str, tuple[bytes, str]]
+    ) -> dict[str, InputImage]:
+        """URL-based providers get temporary public links instead of bytes."""
+        ttl = await self._links.link_ttl_seconds()
+        return {
+            name: await self._links.publish(job, data, mime=mime, ttl_seconds=ttl)
+            for name, (data, mime) in inputs.items()
+        }
 
     async def _load_template(self, template_id: str) -> tuple[bytes, str]:
         template = await self._templates.get(UUID(template_id))

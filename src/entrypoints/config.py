@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -50,6 +51,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     local_concurrency: Positive = 4
     gemini_concurrency: Positive = 4
     turbotext_concurrency: Positive = 2
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_api_key: str | None = None
+    gemini_no_image_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    turbotext_base_url: str = "https://www.turbotext.ru"
+    turbotext_api_key: str | None = None
+    turbotext_poll_interval_sec: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.5
+    provider_result_max_bytes: Positive = 50 * MB
     sync_timeout_min_sec: Seconds = 45.0
     sync_timeout_max_sec: Seconds = 60.0
     password_max_failures: Positive = 10
@@ -58,7 +66,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_connect_timeout_sec: Seconds = 10.0
     log_level: str = "INFO"
 
+    def __repr__(self) -> str:
+        """Never shows the password or API keys (settings may end up in a log or traceback)."""
+        shown = {
+            name: ("***" if name in _SECRETS and getattr(self, name) else getattr(self, name))
+            for name in self.__struct_fields__
+        }
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
     def __post_init__(self) -> None:
+        for name in ("public_base_url", "gemini_base_url", "turbotext_base_url"):
+            _require_http_url(name, getattr(self, name))
         if self.log_level.upper() not in LOG_LEVELS:
             raise InvalidConfiguration(
                 f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
@@ -97,6 +115,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "gemini": self.gemini_concurrency,
             "turbotext": self.turbotext_concurrency,
         }
+
+
+_SECRETS = frozenset({"ingest_password", "gemini_api_key", "turbotext_api_key", "database_url"})
+
+
+def _require_http_url(name: str, value: str | None) -> None:
+    if value is None:
+        return
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidConfiguration(
+            f"{PREFIX}{name.upper()} must be an http(s) URL such as https://photos.example.com, "
+            f"got {value!r}"
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -16,7 +16,7 @@ from PIL import Image
 from adapters.clock import SystemClock
 from adapters.providers.local import OPERATIONS, LocalProvider
 from adapters.providers.registry import StaticProviderRegistry
-from application.ports import ProviderInput, ProviderOutput
+from application.ports import InputImage, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
 from domain.providers import PROVIDERS
 
@@ -48,9 +48,13 @@ def request(
         job_id=uuid.uuid4(),
         operation=operation,
         settings=settings or {},
-        image=image,
-        mime="image/octet-stream",  # the provider trusts the bytes, not this label
-        templates=templates or {},
+        photo=InputImage(
+            mime="image/octet-stream", data=image
+        ),  # the bytes are trusted, not the label
+        templates={
+            field: InputImage(mime=mime, data=data)
+            for field, (data, mime) in (templates or {}).items()
+        },
         deadline=datetime.now(UTC) + timedelta(seconds=60),
     )
 

@@ -42,6 +42,7 @@ from application.password_guard import FailedPasswordGuard
 from application.process_job import ProcessJob
 from application.provider_limits import ProviderLimits
 from application.public_downloads import GetPublicMedia, GetResult
+from application.public_links import PublishInputs
 from application.purge_artifacts import PurgeArtifacts
 from application.submit_ingest import IngestLimits, SubmitIngest
 from application.waiting import CompletionWaiter, SharedCompletionPoller
@@ -232,14 +233,40 @@ def provider_limits() -> ProviderLimits:
     return ProviderLimits({"local": 1, "turbotext": 2}, default=4)
 
 
+PUBLIC_BASE_URL = "https://booth.example"
+
+
+@pytest.fixture
+def public_base_url() -> str | None:
+    return PUBLIC_BASE_URL + "/"
+
+
+@pytest.fixture
+def publish_inputs(
+    public_base_url: str | None,
+    media_objects: InMemoryMediaObjectRepository,
+    storage: InMemoryMediaStorage,
+    settings_repo: InMemorySettingsRepository,
+    clock: FakeClock,
+) -> PublishInputs:
+    return PublishInputs(
+        media_objects=media_objects,
+        storage=storage,
+        settings=settings_repo,
+        clock=clock,
+        bounds=PRODUCT_BOUNDS,
+        public_base_url=public_base_url,
+    )
+
+
 @pytest.fixture
 def process_job(
     jobs: InMemoryJobRepository,
     templates: InMemoryTemplateRepository,
-    settings_repo: InMemorySettingsRepository,
     storage: InMemoryMediaStorage,
     registry: FakeProviderRegistry,
     provider_limits: ProviderLimits,
+    publish_inputs: PublishInputs,
     artifacts: JobArtifacts,
     clock: FakeClock,
     job_finalized: CountingSignal,
@@ -250,6 +277,7 @@ def process_job(
         storage=storage,
         providers=registry,
         limits=provider_limits,
+        links=publish_inputs,
         artifacts=artifacts,
         clock=clock,
         lease=LEASE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
@@ -229,3 +230,40 @@ async def test_keeping_the_provider_keeps_the_settings(
 ) -> None:
     updated = await configure(SlotChanges(slot_id="slot-003", provider="turbotext", name="TT"))
     assert updated.settings == slots.rows["slot-003"].settings == {"prompt": "x"}
+
+
+async def test_a_provider_without_its_api_key_cannot_be_activated(
+    slots: InMemorySlotRepository, templates: InMemoryTemplateRepository, clock: FakeClock
+) -> None:
+    configure = ConfigureSlot(
+        slots=slots,
+        templates=templates,
+        clock=clock,
+        public_base_url=PUBLIC_URL,
+        unconfigured_providers={"gemini": "set PHOTOCHANGER_GEMINI_API_KEY"},
+    )
+    changes = SlotChanges(
+        slot_id="slot-002",
+        provider="gemini",
+        operation="image_edit",
+        settings={"prompt": "make it a watercolour"},
+        is_active=True,
+    )
+    with pytest.raises(InvalidConfiguration) as refused:
+        await configure(changes)
+    assert refused.value.details["field"] == "is_active"
+    assert "PHOTOCHANGER_GEMINI_API_KEY" in refused.value.message
+    assert slots.rows["slot-002"].provider == "local"
+
+    prepared = await configure(replace(changes, is_active=False))  # may be prepared meanwhile
+    assert (prepared.provider, prepared.is_active) == ("gemini", False)
+    turbotext = await configure(
+        SlotChanges(
+            slot_id="slot-003",
+            provider="turbotext",
+            operation="image_edit",
+            settings={"prompt": "oil painting"},
+            is_active=True,
+        )
+    )
+    assert turbotext.is_active  # only the provider without a key is refused

@@ -28,7 +28,7 @@ from fakes import (
     settle,
 )
 
-from application.ports import ProviderInput
+from application.ports import InputImage, ProviderInput
 from application.process_job import Outcome, ProcessJob
 from domain.errors import ProviderFailed
 from domain.job import FailureReason, Job, JobStatus
@@ -87,15 +87,14 @@ async def test_the_provider_gets_the_photo_settings_templates_and_deadline(
     assert await process_job(job, worker_id="worker-1") is Outcome.SUCCEEDED
 
     [request] = provider.calls
-    assert request == ProviderInput(
-        job_id=job.id,
-        operation="overlay",
-        settings={"overlay_template_id": str(overlay.id)},
-        image=JPEG,
-        mime="image/jpeg",
-        templates={"overlay_template_id": (PNG, "image/png")},
-        deadline=job.expires_at,
+    assert (request.job_id, request.operation, request.deadline) == (
+        job.id,
+        "overlay",
+        job.expires_at,
     )
+    assert request.settings == {"overlay_template_id": str(overlay.id)}
+    assert request.photo == InputImage(mime="image/jpeg", data=JPEG)
+    assert request.templates == {"overlay_template_id": InputImage(mime="image/png", data=PNG)}
 
 
 async def test_provider_failure_finalizes_provider_error(
@@ -405,7 +404,7 @@ async def test_a_reclaimed_job_is_left_to_the_worker_that_now_holds_it(
     await settle()
     provider.release(1)
     assert await finished(second) is Outcome.SUCCEEDED
-    assert provider.calls[1].image == JPEG
+    assert provider.calls[1].photo.data == JPEG
     assert jobs.rows[job.id].succeeded
 
 

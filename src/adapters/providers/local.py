@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adapters.clock import SystemClock
-from application.ports import Clock, ProviderInput, ProviderOutput
+from application.ports import Clock, InputImage, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
 
 OVERLAY_TEMPLATE = "overlay_template_id"
@@ -51,7 +51,7 @@ _DECODE_ERRORS = (
     TypeError,
 )
 
-Operation = Callable[[Image.Image, Mapping[str, tuple[bytes, str]]], Image.Image]
+Operation = Callable[[Image.Image, Mapping[str, InputImage]], Image.Image]
 
 
 class _Decoded(NamedTuple):
@@ -95,23 +95,23 @@ def _keep_alpha(img: Image.Image, effect: Callable[[Image.Image], Image.Image]) 
     return result
 
 
-def _grayscale(img: Image.Image, _templates: Mapping[str, tuple[bytes, str]]) -> Image.Image:
+def _grayscale(img: Image.Image, _templates: Mapping[str, InputImage]) -> Image.Image:
     return _keep_alpha(img, lambda rgb: ImageOps.grayscale(rgb).convert("RGB"))
 
 
-def _sepia(img: Image.Image, _templates: Mapping[str, tuple[bytes, str]]) -> Image.Image:
+def _sepia(img: Image.Image, _templates: Mapping[str, InputImage]) -> Image.Image:
     return _keep_alpha(img, lambda rgb: rgb.convert("RGB", _SEPIA))
 
 
-def _overlay(img: Image.Image, templates: Mapping[str, tuple[bytes, str]]) -> Image.Image:
+def _overlay(img: Image.Image, templates: Mapping[str, InputImage]) -> Image.Image:
     """Composite the template, stretched to the photo, over it using the template's alpha."""
-    template_data = templates.get(OVERLAY_TEMPLATE)
-    if template_data is None:
+    template_image = templates.get(OVERLAY_TEMPLATE)
+    if template_image is None:
         raise ProviderFailed(
             f"overlay needs the template image {OVERLAY_TEMPLATE!r}",
             {"setting": OVERLAY_TEMPLATE},
         )
-    template = _decode(template_data[0], "overlay template").image.convert("RGBA")
+    template = _decode(template_image.data, "overlay template").image.convert("RGBA")
     if template.size != img.size:
         template = template.resize(img.size, Image.Resampling.LANCZOS)
     composed = Image.alpha_composite(img.convert("RGBA"), template)
@@ -145,7 +145,7 @@ def _encode(img: Image.Image, source_format: str, icc_profile: bytes | None) -> 
 
 def _run(operation: Operation, request: ProviderInput) -> ProviderOutput:
     """The blocking Pillow part: decode, transform, encode."""
-    photo = _decode(request.image, "photo")
+    photo = _decode(request.photo.data, "photo")
     result = operation(photo.image, request.templates)
     try:
         return _encode(result, photo.source_format, photo.icc_profile)
