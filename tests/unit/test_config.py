@@ -176,3 +176,57 @@ def test_a_provider_concurrency_below_one_is_refused_by_name(provider: str) -> N
 def test_nonsensical_values_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(InvalidConfiguration, match=f"{P}{name}"):
         load_settings({f"{P}{name}": value})
+
+
+def test_provider_settings_default_to_the_real_services_without_keys() -> None:
+    settings = load_settings({})
+
+    assert settings.gemini_base_url == "https://generativelanguage.googleapis.com"
+    assert settings.turbotext_base_url == "https://www.turbotext.ru"
+    assert (settings.gemini_api_key, settings.turbotext_api_key) == (None, None)
+    assert settings.provider_concurrency == {"local": 4, "gemini": 4, "turbotext": 2}
+    assert settings.turbotext_poll_interval_sec == 2.5
+    assert settings.gemini_no_image_attempts == 3
+
+
+def test_provider_settings_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            f"{P}GEMINI_API_KEY": "g-key",
+            f"{P}GEMINI_BASE_URL": "http://127.0.0.1:9001",
+            f"{P}TURBOTEXT_API_KEY": "t-key",
+            f"{P}TURBOTEXT_POLL_INTERVAL_SEC": "2",
+            f"{P}GEMINI_CONCURRENCY": "1",
+        }
+    )
+
+    assert (settings.gemini_api_key, settings.turbotext_api_key) == ("g-key", "t-key")
+    assert settings.gemini_base_url == "http://127.0.0.1:9001"
+    assert settings.turbotext_poll_interval_sec == 2.0
+    assert settings.provider_concurrency["gemini"] == 1
+
+
+@pytest.mark.parametrize("name", ["PUBLIC_BASE_URL", "GEMINI_BASE_URL", "TURBOTEXT_BASE_URL"])
+@pytest.mark.parametrize("value", ["ftp://files.example", "photos.example.com", "https://"])
+def test_service_urls_must_be_http_urls(name: str, value: str) -> None:
+    with pytest.raises(InvalidConfiguration) as refused:
+        load_settings({f"{P}{name}": value})
+    assert f"{P}{name}" in refused.value.message
+
+
+def test_secrets_never_appear_in_the_settings_repr() -> None:
+    settings = load_settings(
+        {
+            f"{P}GEMINI_API_KEY": "AIza-very-secret",
+            f"{P}TURBOTEXT_API_KEY": "tt-very-secret",
+            f"{P}INGEST_PASSWORD": "booth-very-secret",
+            f"{P}DATABASE_URL": "postgresql://u:db-very-secret@db/x",
+            f"{P}PUBLIC_BASE_URL": "https://photos.example.com",
+        }
+    )
+
+    shown = repr(settings)
+    assert "very-secret" not in shown
+    assert "gemini_api_key='***'" in shown and "turbotext_api_key='***'" in shown
+    assert "https://photos.example.com" in shown  # the rest stays readable
+    assert "turbotext_api_key=None" in repr(load_settings({}))

@@ -22,6 +22,13 @@ class StaticProviderRegistry:
                 f"provider {provider} is not configured", {"provider": provider}
             ) from None
 
+    async def aclose(self) -> None:
+        """Close the adapters' HTTP clients (at shutdown)."""
+        for adapter in self._adapters.values():
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+
     def names(self) -> list[str]:
         """Configured providers, for health output and logs."""
         return sorted(self._adapters)
