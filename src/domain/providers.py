@@ -6,6 +6,7 @@ any provider is called.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,14 @@ def _is_uuid(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+_MODEL_NAME = re.compile(r"(models/)?[A-Za-z0-9._-]{1,100}")
+
+
+def _is_model_name(value: Any) -> bool:
+    """The name goes into the provider's URL path: nothing that could leave it."""
+    return isinstance(value, str) and _MODEL_NAME.fullmatch(value) is not None
 
 
 def _int_range(low: int, high: int) -> Check:
@@ -76,7 +85,10 @@ _PROMPT = SettingSpec("prompt text", _is_text, required=True)
 _OPTIONAL_PROMPT = SettingSpec("prompt text", _is_text)
 _STYLE = SettingSpec("TemplateMedia id of the style image", _is_uuid, required=True)
 _FACE = SettingSpec("TemplateMedia id of the face image", _is_uuid, required=True)
-_MODEL = SettingSpec("Gemini model name", _is_text)
+_MODEL = SettingSpec(
+    "Gemini model name such as gemini-2.5-flash-image (letters, digits, '.', '_', '-')",
+    _is_model_name,
+)
 
 PROVIDERS: Mapping[str, ProviderSpec] = {
     "local": ProviderSpec(

@@ -353,11 +353,14 @@ def test_prompts_must_be_non_blank_text(prompt: object) -> None:
     assert refused("gemini", "identity_transfer", {"prompt": prompt}).details == {"field": "prompt"}
 
 
-@pytest.mark.parametrize("model", ["", "  ", None, 2])
-def test_gemini_model_must_be_non_blank_text(model: object) -> None:
+@pytest.mark.parametrize(
+    "model", ["", "  ", None, 2, "../tunedModels/x", "gemini?key=1", "gemini:generateContent"]
+)
+def test_gemini_model_must_be_a_plain_model_name(model: object) -> None:
     settings = {**MINIMAL[("gemini", "image_edit")], "model": model}
     assert refused("gemini", "image_edit", settings).details == {"field": "model"}
     check("gemini", "image_edit", {"prompt": "p", "model": "gemini-2.5-flash-image"}, complete=True)
+    check("gemini", "image_edit", {"prompt": "p", "model": "models/gemini-3-pro"}, complete=True)
 
 
 @pytest.mark.parametrize("delay_ms", [0, 120_000])
