@@ -1,0 +1,274 @@
+"""``ProviderAdapter`` for Turbotext: queue a job, poll it within the deadline, fetch the result.
+
+Turbotext is asynchronous: ``create_queue`` returns a queueid at once (recorded on the job as
+``provider_job_reference`` so an operator can trace it), the result is polled with
+``get_result`` and finally downloaded from the URL Turbotext gives. Every request is bounded by
+the time left before the job's deadline; when it comes, ``TimeoutError`` is raised and nothing
+more is sent.
+
+Transient trouble while polling (HTTP 429 or 5xx, a network error) is tolerated up to
+``MAX_POLL_FAILURES - 1`` times in a row: a poll is idempotent, so asking again at the next
+interval is safe, and a flaky gateway should not cost the booth its picture. ``create_queue``
+is never repeated: it is not idempotent and a second call could run (and bill) the job twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NoReturn
+
+import httpx
+
+from adapters.providers.cancel_once import cancel_once
+from adapters.providers.turbotext_protocol import (
+    Ready,
+    Reconnect,
+    create_queue_form,
+    error_text,
+    get_result_form,
+    method_for,
+    parse_create_queue,
+    parse_get_result,
+    validate_result_url,
+)
+from adapters.storage.image_type import sniff_image_mime
+from application.ports import Clock, ProviderInput, ProviderOutput
+from domain.deadlines import calculate_deadline_info
+from domain.errors import ProviderFailed
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_FAILURES = 3  # consecutive transient poll failures that fail the job
+MAX_ANSWER_BYTES = 1024 * 1024  # an API answer is a small JSON object; more is a fault
+MIN_REQUEST_SECONDS = 0.01  # less time than this left: no request could complete, so none is sent
+RESULT_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
+_TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class _TransientFailure(ProviderFailed):
+    """A failure that a later, identical poll may not repeat (429, 5xx, network)."""
+
+
+class TurbotextProvider:
+    """``ProviderAdapter`` for provider ``turbotext`` (SPEC §8).
+
+    ``client`` may be shared with other adapters but must not carry default credentials: the
+    Bearer key is added per API request and never sent to the result host.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+        poll_interval_seconds: float = 2.5,
+        max_result_bytes: int = 50 * 1024 * 1024,
+    ) -> None:
+        if poll_interval_seconds <= 0:
+            raise ValueError("poll_interval_seconds must be positive")
+        if max_result_bytes <= 0:
+            raise ValueError("max_result_bytes must be positive")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._clock = clock
+        self._client = client
+        self._owns_client = client is None
+        self._poll_interval = poll_interval_seconds
+        self._max_result_bytes = max_result_bytes
+
+    def __repr__(self) -> str:
+        return f"TurbotextProvider(base_url={self._base_url!r})"  # never the key
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def transform(self, request: ProviderInput) -> ProviderOutput:
+        method = method_for(request.operation)
+        form = create_queue_form(
+            request.operation,
+            request.settings,
+            photo_url=request.photo.url,
+            template_urls={name: image.url for name, image in request.templates.items()},
+        )
+        endpoint = f"{self._base_url}/api_ai/{method}"
+        answer = await self._call(endpoint, form, request.deadline, what="create_queue")
+        queueid = parse_create_queue(answer)
+        log.info("job %s: turbotext %s queued as %s", request.job_id, method, queueid)
+        await request.record_reference(str(queueid))
+        ready = await self._poll(endpoint, queueid, request)
+        log.info("job %s: turbotext queue %s is ready", request.job_id, queueid)
+        return await self._download(ready.url, request.deadline, queueid)
+
+    async def _poll(self, endpoint: str, queueid: int, request: ProviderInput) -> Ready:
+        """``get_result`` every poll interval until the job is done or the deadline comes."""
+        failures = 0
+        while True:
+            await self._clock.sleep(
+                min(self._poll_interval, await self._remaining(request.deadline))
+            )
+            try:
+                answer = await self._call(
+                    endpoint, get_result_form(queueid), request.deadline, what="get_result"
+                )
+            except _TransientFailure as exc:
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise ProviderFailed(
+                        f"{exc.message} ({failures} polls in a row)", exc.details
+                    ) from None
+                log.warning(
+                    "job %s: turbotext queue %s poll failed (%s); retrying",
+                    request.job_id,
+                    queueid,
+                    exc.message,
+                )
+                continue
+            failures = 0
+            state = parse_get_result(answer)
+            if isinstance(state, Reconnect):
+                log.debug("job %s: turbotext queue %s not ready", request.job_id, queueid)
+                continue
+            return state
+
+    async def _remaining(self, deadline: datetime) -> float:
+        """Seconds left before the deadline. With too little left to send anything, wait for
+        the deadline itself and raise ``TimeoutError``: the job is never given up early."""
+        info = calculate_deadline_info(deadline, now=self._clock.now())
+        if info.remaining_seconds >= MIN_REQUEST_SECONDS:
+            return info.remaining_seconds
+        await self._expire(deadline, "the job's deadline passed while waiting for turbotext")
+
+    async def _expire(self, deadline: datetime, message: str) -> NoReturn:
+        """Raise ``TimeoutError`` once the deadline has passed on the injected clock (timers and
+        the millisecond floor may wake us a little early)."""
+        while not (info := calculate_deadline_info(deadline, now=self._clock.now())).is_expired:
+            await self._clock.sleep(max(info.remaining_seconds, 0.001))
+        raise TimeoutError(message)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        return self._client
+
+    async def _call(
+        self, endpoint: str, form: Mapping[str, str], deadline: datetime, *, what: str
+    ) -> bytes:
+        """One form POST to the API with the Bearer key, bounded by the remaining time;
+        returns the body of a 2xx answer."""
+        remaining = await self._remaining(deadline)
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        exchange = self._exchange(
+            "POST",
+            endpoint,
+            remaining,
+            MAX_ANSWER_BYTES,
+            f"turbotext {what} answer",
+            data=dict(form),
+            headers=headers,
+            follow_redirects=False,
+        )
+        try:
+            async with asyncio.timeout(remaining):
+                response, body = await cancel_once(exchange)
+        except (httpx.TimeoutException, TimeoutError):
+            await self._expire(deadline, f"turbotext {what} did not answer before the deadline")
+        except httpx.HTTPError as exc:
+            raise _TransientFailure(
+                f"turbotext {what}: network error ({type(exc).__name__})",
+                {"provider": "turbotext"},
+            ) from None
+        status = response.status_code
+        log.debug("turbotext %s answered HTTP %s", what, status)
+        if status >= 300:
+            failure = _TransientFailure if status in _TRANSIENT_STATUSES else ProviderFailed
+            text = self._redact(error_text(body)) or response.reason_phrase
+            raise failure(
+                f"turbotext {what} answered HTTP {status}: {text}",
+                {"provider": "turbotext", "status": status},
+            )
+        return body
+
+    async def _download(self, url: str, deadline: datetime, queueid: int) -> ProviderOutput:
+        """Fetch the result without credentials, size-capped and bounded by the deadline; the
+        bytes decide the type, not the Content-Type header."""
+        url = validate_result_url(url)
+        remaining = await self._remaining(deadline)
+        details = {"provider": "turbotext", "queueid": queueid}
+        exchange = self._exchange(
+            "GET",
+            url,
+            remaining,
+            self._max_result_bytes,
+            "turbotext result",
+            follow_redirects=True,
+            only_ok=True,
+        )
+        try:
+            async with asyncio.timeout(remaining):
+                response, data = await cancel_once(exchange)
+        except (httpx.TimeoutException, TimeoutError):
+            await self._expire(deadline, "the turbotext result did not arrive before the deadline")
+        except httpx.HTTPError as exc:
+            raise ProviderFailed(
+                f"turbotext result download failed ({type(exc).__name__})", details
+            ) from None
+        if response.status_code != 200:
+            raise ProviderFailed(
+                f"turbotext result download answered HTTP {response.status_code}",
+                {**details, "status": response.status_code},
+            )
+        mime = sniff_image_mime(data)
+        if mime not in RESULT_MIMES:
+            raise ProviderFailed(
+                "turbotext result is not a JPEG, PNG or WebP image",
+                {**details, "size_bytes": len(data)},
+            )
+        log.info("turbotext queue %s: result downloaded (%s, %d bytes)", queueid, mime, len(data))
+        return ProviderOutput(image=data, mime=mime)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        http_timeout: float,
+        limit: int,
+        what: str,
+        *,
+        only_ok: bool = False,
+        **options: Any,
+    ) -> tuple[httpx.Response, bytes]:
+        """One request and its capped body (the body of a non-200 answer is skipped when
+        ``only_ok``: a result host's error page is of no use)."""
+        async with self._http().stream(
+            method, url, timeout=httpx.Timeout(http_timeout), **options
+        ) as response:
+            if only_ok and response.status_code != 200:
+                return response, b""
+            return response, await _read_capped(response, limit, what)
+
+    def _redact(self, text: str) -> str:
+        """Belt and braces: an error page that echoes our request must not leak the key."""
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+async def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The body, refusing (before reading, when Content-Length tells) anything over ``limit``."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise ProviderFailed(f"{what} is larger than {limit} bytes", {"limit_bytes": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ProviderFailed(f"{what} is larger than {limit} bytes", {"limit_bytes": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
