@@ -15,8 +15,10 @@ from adapters.postgres.media_objects import PostgresMediaObjectRepository
 from adapters.postgres.pool import create_pool
 from adapters.postgres.slots import PostgresSlotRepository
 from adapters.postgres.templates import PostgresTemplateRepository
+from adapters.providers.gemini import GeminiProvider
 from adapters.providers.local import LocalProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.providers.turbotext import TurbotextProvider
 from adapters.security.password import CachingPasswordVerifier, ScryptPasswordHasher
 from adapters.storage.filesystem import FilesystemMediaStorage
 from application.app_settings_admin import UpdateSettings
@@ -26,9 +28,11 @@ from application.ingest_password import EnsureIngestPassword, SetIngestPassword
 from application.job_artifacts import JobArtifacts
 from application.manage_templates import AddTemplate, RemoveTemplate
 from application.password_guard import FailedPasswordGuard
+from application.ports import ProviderAdapter
 from application.process_job import LeasePolicy, ProcessJob
 from application.provider_limits import ProviderLimits
 from application.public_downloads import GetPublicMedia, GetResult
+from application.public_links import PublishInputs
 from application.purge_artifacts import PurgeArtifacts, PurgePolicy
 from application.submit_ingest import IngestLimits, SubmitIngest
 from application.waiting import CompletionWaiter, PerRequestPoller, SharedCompletionPoller
@@ -44,6 +48,37 @@ def _waiter(
             jobs, clock, interval_seconds=settings.per_request_poll_interval_ms / 1000
         )
     return SharedCompletionPoller(jobs, clock, tick_seconds=settings.result_poll_interval_ms / 1000)
+
+
+def _provider_registry(settings: Settings, clock: SystemClock) -> StaticProviderRegistry:
+    """``local`` always; Gemini and Turbotext once their API keys are configured."""
+    adapters: dict[str, ProviderAdapter] = {"local": LocalProvider(clock)}
+    if settings.gemini_api_key:
+        adapters["gemini"] = GeminiProvider(
+            base_url=settings.gemini_base_url,
+            api_key=settings.gemini_api_key,
+            clock=clock,
+            no_image_attempts=settings.gemini_no_image_attempts,
+        )
+    if settings.turbotext_api_key:
+        adapters["turbotext"] = TurbotextProvider(
+            base_url=settings.turbotext_base_url,
+            api_key=settings.turbotext_api_key,
+            clock=clock,
+            poll_interval_seconds=settings.turbotext_poll_interval_sec,
+            max_result_bytes=settings.provider_result_max_bytes,
+        )
+    return StaticProviderRegistry(adapters)
+
+
+def _unconfigured_providers(settings: Settings) -> dict[str, str]:
+    """What an operator must set before a slot may use each provider (checked on activation)."""
+    missing: dict[str, str] = {}
+    if not settings.gemini_api_key:
+        missing["gemini"] = "set PHOTOCHANGER_GEMINI_API_KEY"
+    if not settings.turbotext_api_key:
+        missing["turbotext"] = "set PHOTOCHANGER_TURBOTEXT_API_KEY"
+    return missing
 
 
 def worker_identity() -> str:
@@ -75,15 +110,22 @@ class Container(containers.DeclarativeContainer):
         max_failures=settings.provided.password_max_failures,
         window_seconds=settings.provided.password_failure_window_sec,
     )
-    providers_registry = providers.Singleton(
-        StaticProviderRegistry, providers.Dict(local=providers.Singleton(LocalProvider, clock))
-    )
+    providers_registry = providers.Singleton(_provider_registry, settings, clock)
     provider_limits = providers.Singleton(ProviderLimits, settings.provided.provider_concurrency)
     lease = providers.Singleton(LeasePolicy, seconds=settings.provided.lease_sec)
     waiter = providers.Singleton(_waiter, settings, jobs, clock)
     work_tokens = providers.Singleton(WorkTokens, settings.provided.worker_concurrency)
     job_finalized = providers.Singleton(CallbackSignal, waiter.provided.poke)
     artifacts = providers.Singleton(JobArtifacts, jobs, media_objects, storage)
+    publish_inputs = providers.Singleton(
+        PublishInputs,
+        media_objects=media_objects,
+        storage=storage,
+        settings=app_settings,
+        clock=clock,
+        bounds=settings.provided.timeout_bounds,
+        public_base_url=settings.provided.public_base_url,
+    )
 
     ingest_limits = providers.Singleton(
         IngestLimits,
@@ -113,6 +155,7 @@ class Container(containers.DeclarativeContainer):
         storage=storage,
         providers=providers_registry,
         limits=provider_limits,
+        links=publish_inputs,
         artifacts=artifacts,
         clock=clock,
         lease=lease,
@@ -142,6 +185,7 @@ class Container(containers.DeclarativeContainer):
         templates=templates,
         clock=clock,
         public_base_url=settings.provided.public_base_url,
+        unconfigured_providers=providers.Callable(_unconfigured_providers, settings),
     )
     update_settings = providers.Factory(
         UpdateSettings, settings=app_settings, bounds=settings.provided.timeout_bounds

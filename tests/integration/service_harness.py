@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,14 @@ from entrypoints.http.app import create_app
 from entrypoints.runtime import Roles, build_container
 
 PASSWORD = "booth-password-1"
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Wait for a condition the service reaches after answering (e.g. a background task)."""
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
 
 
 def jpeg_bytes(
@@ -92,30 +102,38 @@ async def serve(
     data_dir: Path,
     *,
     roles: Roles | None = None,
+    public_links: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[Service]:
+    """``public_links=True`` sets ``PUBLIC_BASE_URL`` to the service's own address, so a fake
+    URL-based provider downloads job inputs from it like the real one would."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    if public_links:
+        overrides["public_base_url"] = base_url
     settings = test_settings(database_url, data_dir, **overrides)
     container = build_container(settings, database_url)
     app = create_app(container, roles or Roles(worker=True, provision_password=True))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    started = asyncio.Event()
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
 
     async def watch_start() -> None:
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.005)
-        started.set()
 
-    await asyncio.wait_for(watch_start(), timeout=30)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
-        try:
-            yield Service(base_url=base_url, container=container, settings=settings, client=client)
-        finally:
-            server.should_exit = True
-            await task
+    try:
+        await asyncio.wait_for(watch_start(), timeout=30)
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            try:
+                yield Service(
+                    base_url=base_url, container=container, settings=settings, client=client
+                )
+            finally:
+                server.should_exit = True
+                await task
+    finally:
+        listener.close()

@@ -287,6 +287,38 @@ REFUSALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
         ("PHOTOCHANGER_PUBLIC_BASE_URL",),
         False,
     ),
+    "gemini without api key": (
+        (
+            *("--provider", "gemini", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "watercolour"}', "--active"),
+        ),
+        ("PHOTOCHANGER_GEMINI_API_KEY",),
+        False,
+    ),
+    "gemini style transfer without its template": (
+        (
+            *("--provider", "gemini", "--operation", "style_transfer"),
+            *("--settings", '{"prompt": "oil"}', "--active"),
+        ),
+        ("style_template_id",),
+        False,
+    ),
+    "gemini model that could leave the url path": (
+        (
+            *("--provider", "gemini", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "oil", "model": "../files"}'),
+        ),
+        ("'model'",),
+        False,
+    ),
+    "turbotext strength out of range": (
+        (
+            *("--provider", "turbotext", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "oil", "strength": 81}'),
+        ),
+        ("'strength'", "0..80"),
+        False,
+    ),
 }
 
 
@@ -304,7 +336,7 @@ def test_slots_set_refuses_clearly_and_saves_nothing(
 def test_the_refused_configurations_are_accepted_once_complete(
     cli: Invoke, database_url: str
 ) -> None:
-    """The positive side of the refusals above: an existing template, a public URL."""
+    """The positive side of the refusals above: an existing template, a public URL, keys."""
     template = uuid.uuid4()
     query(
         database_url,
@@ -319,7 +351,11 @@ def test_the_refused_configurations_are_accepted_once_complete(
 
     turbotext = ("--provider", "turbotext", "--operation", "image_edit")
     turbotext_args = (*turbotext, "--settings", '{"prompt": "watercolour"}', "--active")
-    env = {f"{PREFIX}PUBLIC_BASE_URL": "https://booth.example.com"}
+    env = {
+        f"{PREFIX}PUBLIC_BASE_URL": "https://booth.example.com",
+        f"{PREFIX}TURBOTEXT_API_KEY": "turbotext-key",
+        f"{PREFIX}GEMINI_API_KEY": "gemini-key",
+    }
     ok(cli("slots", "set", "slot-003", *turbotext_args, env=env))
     row = slot_row(database_url, "slot-003")
     assert (row["provider"], row["operation"], row["is_active"]) == (
@@ -328,6 +364,10 @@ def test_the_refused_configurations_are_accepted_once_complete(
         True,
     )
     assert row["settings"] == {"prompt": "watercolour"}
+
+    gemini = ("--provider", "gemini", "--operation", "image_edit", "--active")
+    ok(cli("slots", "set", "slot-004", *gemini, "--settings", '{"prompt": "p"}', env=env))
+    assert slot_row(database_url, "slot-004")["provider"] == "gemini"
 
 
 # --- settings -----------------------------------------------------------------------------

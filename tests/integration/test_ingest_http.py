@@ -6,23 +6,15 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from PIL import Image
-from service_harness import PASSWORD, Service, jpeg_bytes, png_bytes, serve
+from service_harness import PASSWORD, Service, eventually, jpeg_bytes, png_bytes, serve
 
 from application.manage_templates import NewTemplate
 from domain.job import FailureReason
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    """Wait for a condition the service reaches after answering (e.g. a background task)."""
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 def files_in(service: Service, area: str) -> list[Path]:

@@ -13,14 +13,14 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import astuple, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from service_harness import jpeg_bytes, png_bytes, serve
+from service_harness import eventually, jpeg_bytes, png_bytes, serve
 from service_harness import test_settings as make_settings
 
 from adapters.clock import SystemClock
@@ -76,13 +76,6 @@ async def opened(database_url: str, data_dir: Path) -> AsyncIterator[Container]:
     container = build_container(make_settings(database_url, data_dir), database_url)
     async with running(container, Roles()):
         yield container
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 def real_now() -> datetime:
