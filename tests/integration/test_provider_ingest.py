@@ -4,9 +4,12 @@ is a slot setting, and no provider request is sent after a job's deadline."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -37,6 +40,13 @@ async def job_of(svc: Service, response_job_id: str) -> Job:
     job = await svc.container.jobs().get(UUID(response_job_id))
     assert job is not None
     return job
+
+
+async def unfinished_jobs(svc: Service) -> list[Job]:
+    async with svc.container.pool().connection() as conn:
+        cursor = await conn.execute("SELECT id FROM job WHERE NOT is_finalized")
+        ids = [row[0] for row in await cursor.fetchall()]
+    return [await job_of(svc, str(job_id)) for job_id in ids]
 
 
 async def worker_is_done_with(svc: Service, job_id: str) -> Job:
@@ -495,3 +505,64 @@ async def test_a_heic_photo_is_refused_for_turbotext_before_any_call(
 
         assert response.status_code == 415, response.text
         assert fake.requests == []
+
+
+# --- common to all providers ------------------------------------------------------------
+
+
+async def test_a_job_finalized_elsewhere_stops_its_provider_call_before_the_deadline(
+    database_url: str, tmp_path: Path
+) -> None:
+    """E.g. an administrator's cancel: the worker notices at its next lease heartbeat and
+    hangs up on the provider, long before the job's own deadline."""
+    async with (
+        fake_gemini_server(latency=30.0) as fake,
+        gemini_service(database_url, tmp_path, fake) as svc,
+    ):
+        await svc.set_sync_timeout(20.0)
+        await svc.configure(
+            "slot-005",
+            provider="gemini",
+            operation="image_edit",
+            settings={"prompt": PROMPT},
+            is_active=True,
+        )
+        ingest = asyncio.create_task(svc.ingest("slot-005"))
+        await fake.wait_until(lambda f: bool(f.requests) and f.requests[0].outcome == "waiting")
+        [job] = [j for j in await unfinished_jobs(svc)]
+        finalized = await svc.container.jobs().finalize_failure(
+            job.id, FailureReason.CANCELLED, now=datetime.now(UTC)
+        )
+        assert finalized
+
+        gone = await fake.wait_for_client_gone(timeout=10)
+        response = await ingest
+        assert datetime.now(UTC) < job.expires_at - timedelta(seconds=10)
+        assert response.status_code == 504, response.text  # the booth is not kept waiting
+        done = await worker_is_done_with(svc, str(job.id))
+        assert done.failure_reason is FailureReason.CANCELLED
+        assert fake.requests == [gone]
+
+
+async def test_calls_above_a_providers_concurrency_limit_wait_their_turn(
+    database_url: str, tmp_path: Path
+) -> None:
+    latency = 0.4
+    async with (
+        fake_gemini_server(latency=latency) as fake,
+        gemini_service(database_url, tmp_path, fake, gemini_concurrency=1) as svc,
+    ):
+        await svc.configure(
+            "slot-005",
+            provider="gemini",
+            operation="image_edit",
+            settings={"prompt": PROMPT},
+            is_active=True,
+        )
+        responses = await asyncio.gather(*(svc.ingest("slot-005") for _ in range(3)))
+
+        assert [r.status_code for r in responses] == [200, 200, 200]  # queued, not refused
+        arrivals = sorted(r.arrived_at for r in fake.requests)
+        assert len(arrivals) == 3
+        # One call at a time: each starts only after the previous one's answer (≥ latency).
+        assert all(b - a >= latency * 0.9 for a, b in itertools.pairwise(arrivals))
