@@ -36,6 +36,14 @@ async def template(svc: Service, data: bytes, label: str) -> TemplateMedia:
     return await svc.container.add_template()(NewTemplate(label=label, image=chunks()))
 
 
+async def activate(
+    svc: Service, provider: str, operation: str, settings: dict[str, Any], slot: str = "slot-005"
+) -> None:
+    await svc.configure(
+        slot, provider=provider, operation=operation, settings=settings, is_active=True
+    )
+
+
 async def job_of(svc: Service, response_job_id: str) -> Job:
     job = await svc.container.jobs().get(UUID(response_job_id))
     assert job is not None
@@ -111,13 +119,7 @@ async def test_a_gemini_slot_answers_the_booth_with_geminis_image(
         fake_gemini_server() as fake,
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         response = await svc.ingest("slot-005", photo)
 
         assert response.status_code == 200, response.text
@@ -171,13 +173,7 @@ async def test_no_image_twice_then_an_image_is_still_a_200(
         fake_gemini_server(script=["no_image", "no_image", "image"]) as fake,
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         response = await svc.ingest("slot-005")
 
         assert response.status_code == 200, response.text
@@ -193,13 +189,7 @@ async def test_a_gemini_rpc_error_is_a_502_with_googles_message_in_the_log(
         fake_gemini_server(script=[status]) as fake,
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         with recorded_logs() as logs:
             response = await svc.ingest("slot-005")
 
@@ -223,13 +213,7 @@ async def test_at_the_deadline_the_gemini_call_is_cut_and_nothing_follows(
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
         await svc.set_sync_timeout(1.0)
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         response = await svc.ingest("slot-005")
 
         assert response.status_code == 504, response.text
@@ -274,13 +258,7 @@ async def test_a_photo_gemini_cannot_take_is_refused_before_any_call(
         fake_gemini_server() as fake,
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         gif = (
             b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00"
             b"\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
@@ -324,13 +302,7 @@ async def test_turbotext_fetches_the_photo_through_its_public_link_and_the_booth
         fake_turbotext_server(reconnects=2) as fake,
         turbotext_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="turbotext",
-            operation="image_edit",
-            settings={"prompt": "cyberpunk city", "strength": 40},
-            is_active=True,
-        )
+        await activate(svc, "turbotext", "image_edit", {"prompt": "cyberpunk city", "strength": 40})
         response = await svc.ingest("slot-005", photo)
 
         assert response.status_code == 200, response.text
@@ -416,13 +388,7 @@ async def test_turbotext_success_false_is_a_502_with_its_message_in_the_log(
         fake_turbotext_server(fail_with="prompt rejected by moderation") as fake,
         turbotext_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="turbotext",
-            operation="image_edit",
-            settings={"prompt": "something"},
-            is_active=True,
-        )
+        await activate(svc, "turbotext", "image_edit", {"prompt": "something"})
         with recorded_logs() as logs:
             response = await svc.ingest("slot-005")
 
@@ -442,13 +408,7 @@ async def test_at_the_deadline_turbotext_polling_stops_and_a_late_result_is_neve
         turbotext_service(database_url, tmp_path, fake) as svc,
     ):
         await svc.set_sync_timeout(1.0)
-        await svc.configure(
-            "slot-005",
-            provider="turbotext",
-            operation="image_edit",
-            settings={"prompt": "slow art"},
-            is_active=True,
-        )
+        await activate(svc, "turbotext", "image_edit", {"prompt": "slow art"})
         response = await svc.ingest("slot-005")
 
         assert response.status_code == 504, response.text
@@ -494,13 +454,7 @@ async def test_a_heic_photo_is_refused_for_turbotext_before_any_call(
         fake_turbotext_server() as fake,
         turbotext_service(database_url, tmp_path, fake) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="turbotext",
-            operation="image_edit",
-            settings={"prompt": "x"},
-            is_active=True,
-        )
+        await activate(svc, "turbotext", "image_edit", {"prompt": "x"})
         response = await svc.ingest("slot-005", heic, filename="a.heic", content_type="image/heic")
 
         assert response.status_code == 415, response.text
@@ -520,13 +474,7 @@ async def test_a_job_finalized_elsewhere_stops_its_provider_call_before_the_dead
         gemini_service(database_url, tmp_path, fake) as svc,
     ):
         await svc.set_sync_timeout(20.0)
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         ingest = asyncio.create_task(svc.ingest("slot-005"))
         await fake.wait_until(lambda f: bool(f.requests) and f.requests[0].outcome == "waiting")
         [job] = [j for j in await unfinished_jobs(svc)]
@@ -552,13 +500,7 @@ async def test_calls_above_a_providers_concurrency_limit_wait_their_turn(
         fake_gemini_server(latency=latency) as fake,
         gemini_service(database_url, tmp_path, fake, gemini_concurrency=1) as svc,
     ):
-        await svc.configure(
-            "slot-005",
-            provider="gemini",
-            operation="image_edit",
-            settings={"prompt": PROMPT},
-            is_active=True,
-        )
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
         responses = await asyncio.gather(*(svc.ingest("slot-005") for _ in range(3)))
 
         assert [r.status_code for r in responses] == [200, 200, 200]  # queued, not refused
