@@ -63,6 +63,7 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
         if roles.provision_password:
             await _provision_password(container, settings)
         if roles.worker:
+            log.info("providers configured: %s", ", ".join(container.providers_registry().names()))
             lanes = WorkerLanes(
                 container.claim_and_process(),
                 container.work_tokens(),
