@@ -249,7 +249,9 @@ class ProviderInput:
 
     ``templates`` maps the operation's template fields (``style_template_id``, …) to images.
     ``record_reference`` stores the provider's own job id (``provider_job_reference``) as soon
-    as an asynchronous provider knows it; ``deadline`` bounds every request and poll."""
+    as an asynchronous provider knows it; ``reference`` is that id when an earlier attempt (a
+    worker that died mid-job) already submitted the job, so the provider resumes it instead of
+    submitting (and billing) it twice. ``deadline`` bounds every request and poll."""
 
     job_id: UUID
     operation: str
@@ -258,6 +260,7 @@ class ProviderInput:
     templates: Mapping[str, InputImage]
     deadline: datetime
     record_reference: Callable[[str], Awaitable[None]] = _ignore_reference
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,6 +179,7 @@ class ProcessJob:
             templates=images,
             deadline=job.expires_at,
             record_reference=partial(self._jobs.set_provider_reference, job.id),
+            reference=job.provider_job_reference,
         )
 
     async def _publish(

@@ -4,6 +4,7 @@ deadline, cancellation, result download limits, and no key in logs or errors."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import itertools
 import logging
@@ -398,3 +399,36 @@ async def test_an_injected_client_is_used_and_left_open(fake: FakeTurbotext) -> 
         await adapter.aclose()
         assert not client.is_closed  # its owner closes it
     assert output.image == fake.result_bytes
+
+
+async def test_a_job_queued_by_an_earlier_attempt_is_resumed_not_queued_again(
+    fake: FakeTurbotext, provider: TurbotextProvider
+) -> None:
+    """A worker died after create_queue: the next attempt polls the recorded queue."""
+    recorded: list[str] = []
+
+    async def record(reference: str) -> None:
+        recorded.append(reference)
+
+    fake.never_ready = True
+    first = asyncio.create_task(provider.transform(job(fake, record=record)))
+    assert await fake.wait_until(lambda: len(fake.polls) >= 1)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    fake.never_ready = False
+
+    output = await provider.transform(dataclasses.replace(job(fake), reference=recorded[0]))
+
+    assert output.image == fake.result_bytes
+    assert [r.do for r in fake.requests].count("create_queue") == 1
+    assert fake.polls[-1].form["queueid"] == recorded[0]
+
+
+async def test_a_reference_that_is_no_queueid_is_queued_afresh(
+    fake: FakeTurbotext, provider: TurbotextProvider
+) -> None:
+    output = await provider.transform(dataclasses.replace(job(fake), reference="not-a-queue"))
+
+    assert output.image == fake.result_bytes
+    assert [r.do for r in fake.requests].count("create_queue") == 1

@@ -150,3 +150,15 @@ async def test_without_a_public_base_url_the_job_fails_before_any_provider_call(
     assert jobs.rows[job.id].failure_reason is FailureReason.PROVIDER_ERROR
     assert media_objects.rows == {}
     assert storage.paths(MediaArea.PUBLIC) == set()
+
+
+async def test_a_reclaimed_job_hands_its_earlier_reference_to_the_provider(
+    process_job: ProcessJob,
+    queued_and_claimed: QueueAndClaim,
+    provider: FakeProvider,
+) -> None:
+    job = await queued_and_claimed("slot-003", provider_job_reference="7001")
+
+    assert await process_job(job, worker_id="worker-1") is Outcome.SUCCEEDED
+    [request] = provider.calls
+    assert request.reference == "7001"

@@ -92,17 +92,23 @@ class TurbotextProvider:
 
     async def transform(self, request: ProviderInput) -> ProviderOutput:
         method = method_for(request.operation)
-        form = create_queue_form(
-            request.operation,
-            request.settings,
-            photo_url=request.photo.url,
-            template_urls={name: image.url for name, image in request.templates.items()},
-        )
         endpoint = f"{self._base_url}/api_ai/{method}"
-        answer = await self._call(endpoint, form, request.deadline, what="create_queue")
-        queueid = parse_create_queue(answer)
-        log.info("job %s: turbotext %s queued as %s", request.job_id, method, queueid)
-        await request.record_reference(str(queueid))
+        queueid = _resumable(request.reference)
+        if queueid is not None:
+            # An earlier attempt queued this job before its worker stopped: poll that queue
+            # rather than queueing (and paying for) the same photo again.
+            log.info("job %s: resuming turbotext queue %s", request.job_id, queueid)
+        else:
+            form = create_queue_form(
+                request.operation,
+                request.settings,
+                photo_url=request.photo.url,
+                template_urls={name: image.url for name, image in request.templates.items()},
+            )
+            answer = await self._call(endpoint, form, request.deadline, what="create_queue")
+            queueid = parse_create_queue(answer)
+            log.info("job %s: turbotext %s queued as %s", request.job_id, method, queueid)
+            await request.record_reference(str(queueid))
         ready = await self._poll(endpoint, queueid, request)
         log.info("job %s: turbotext queue %s is ready", request.job_id, queueid)
         return await self._download(ready.url, request.deadline, queueid)
@@ -257,6 +263,13 @@ class TurbotextProvider:
     def _redact(self, text: str) -> str:
         """Belt and braces: an error page that echoes our request must not leak the key."""
         return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _resumable(reference: str | None) -> int | None:
+    """The queueid an earlier attempt recorded, if it is one."""
+    if reference is not None and reference.strip().isdigit():
+        return int(reference)
+    return None
 
 
 async def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes:
