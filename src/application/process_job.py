@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 _PHOTO = "photo"  # key of the booth photo among a job's inputs (template fields end in _id)
 
 
-async def _inline(inputs: Mapping[str, tuple[bytes, str]]) -> dict[str, InputImage]:
+def _inline(inputs: Mapping[str, tuple[bytes, str]]) -> dict[str, InputImage]:
     """Providers that take inline data get the bytes themselves."""
     return {name: InputImage(mime=mime, data=data) for name, (data, mime) in inputs.items()}
 
@@ -165,7 +165,7 @@ class ProcessJob:
             for field in operation_spec(job.provider, job.operation).template_fields():
                 if field in job.settings:
                     inputs[field] = await self._load_template(str(job.settings[field]))
-            images = await (self._publish(job, inputs) if by_url else _inline(inputs))
+            images = await self._publish(job, inputs) if by_url else _inline(inputs)
         except NotFound as exc:
             raise ProviderFailed(f"an input of the job is missing: {exc.message}") from exc
         except PhotoChangerError as exc:  # storage or database trouble while reading inputs
