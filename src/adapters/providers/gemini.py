@@ -16,6 +16,7 @@ from datetime import datetime
 import httpx
 
 from adapters.providers.cancel_once import cancel_once
+from adapters.providers.capped_body import read_capped
 from adapters.providers.gemini_protocol import (
     API_KEY_HEADER,
     NoImage,
@@ -149,17 +150,6 @@ class GeminiProvider:
         async with self._http().stream(
             "POST", url, content=content, headers=headers, timeout=http_timeout
         ) as response:
-            return response.status_code, await self._read_capped(response)
-
-    @staticmethod
-    async def _read_capped(response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise ProviderFailed(
-                    f"Gemini's answer is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+            return response.status_code, await read_capped(
+                response, MAX_RESPONSE_BYTES, "Gemini's answer"
+            )

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import httpx
 
 from adapters.providers.cancel_once import cancel_once
+from adapters.providers.capped_body import read_capped
 from adapters.providers.turbotext_protocol import (
     Ready,
     Reconnect,
@@ -258,7 +259,7 @@ class TurbotextProvider:
         ) as response:
             if only_ok and response.status_code != 200:
                 return response, b""
-            return response, await _read_capped(response, limit, what)
+            return response, await read_capped(response, limit, what)
 
     def _redact(self, text: str) -> str:
         """Belt and braces: an error page that echoes our request must not leak the key."""
@@ -270,18 +271,3 @@ def _resumable(reference: str | None) -> int | None:
     if reference is not None and reference.strip().isdigit():
         return int(reference)
     return None
-
-
-async def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes:
-    """The body, refusing (before reading, when Content-Length tells) anything over ``limit``."""
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise ProviderFailed(f"{what} is larger than {limit} bytes", {"limit_bytes": limit})
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise ProviderFailed(f"{what} is larger than {limit} bytes", {"limit_bytes": limit})
-        chunks.append(chunk)
-    return b"".join(chunks)
