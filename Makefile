@@ -23,6 +23,7 @@ lint: install  ## formatting, lint, types and layer contracts
 	$(BIN)/lint-imports
 
 test: lint  ## install, check, and run the whole test suite
+	bash scripts/ensure-chromium  # the console's browser tests need Debian's Chromium
 	$(BIN)/pytest
 
 bench: install  ## ingest latency / load / memory benchmark (prints a table)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from application.operator_ports import AuditLog
 from application.ports import Clock, MediaStorage, SlotRepository, TemplateRepository
-from domain.errors import InvalidConfiguration, InvalidRequest, NotFound
+from domain.audit import AuditEntry
+from domain.errors import InvalidRequest, NotFound, TemplateInUse
 from domain.media import MediaArea, TemplateMedia
 
 MAX_LABEL_LENGTH = 200
@@ -17,7 +20,16 @@ MAX_LABEL_LENGTH = 200
 class NewTemplate:
     label: str
     image: AsyncIterator[bytes]
-    uploaded_by: str = "cli"
+    actor: str = field(kw_only=True)  # who uploads: an administrator's username, or "cli"
+
+
+def template_snapshot(template: TemplateMedia) -> dict[str, Any]:
+    return {
+        "label": template.label,
+        "mime": template.mime,
+        "size_bytes": template.size_bytes,
+        "checksum": template.checksum,
+    }
 
 
 class AddTemplate:
@@ -30,11 +42,13 @@ class AddTemplate:
         templates: TemplateRepository,
         storage: MediaStorage,
         clock: Clock,
+        audit: AuditLog,
         max_bytes: int,
     ) -> None:
         self._templates = templates
         self._storage = storage
         self._clock = clock
+        self._audit = audit
         self._max_bytes = max_bytes
 
     async def __call__(self, new: NewTemplate) -> TemplateMedia:
@@ -53,7 +67,7 @@ class AddTemplate:
             size_bytes=stored.size_bytes,
             checksum=stored.sha256,
             label=label,
-            uploaded_by=new.uploaded_by,
+            uploaded_by=new.actor,
             created_at=self._clock.now(),
         )
         try:
@@ -61,6 +75,15 @@ class AddTemplate:
         except BaseException:
             await self._storage.delete(stored.path)
             raise
+        await self._audit.record(
+            AuditEntry(
+                actor=new.actor,
+                action="template.add",
+                target=str(template.id),
+                at=template.created_at,
+                after=template_snapshot(template),
+            )
+        )
         return template
 
 
@@ -69,13 +92,23 @@ class RemoveTemplate:
     would then fail with provider_error until it is reconfigured)."""
 
     def __init__(
-        self, *, templates: TemplateRepository, slots: SlotRepository, storage: MediaStorage
+        self,
+        *,
+        templates: TemplateRepository,
+        slots: SlotRepository,
+        storage: MediaStorage,
+        audit: AuditLog,
+        clock: Clock,
     ) -> None:
         self._templates = templates
         self._slots = slots
         self._storage = storage
+        self._audit = audit
+        self._clock = clock
 
-    async def __call__(self, template_id: uuid.UUID, *, force: bool = False) -> TemplateMedia:
+    async def __call__(
+        self, template_id: uuid.UUID, *, actor: str, force: bool = False
+    ) -> TemplateMedia:
         template = await self._templates.get(template_id)
         if template is None:
             raise NotFound(f"template {template_id} does not exist")
@@ -85,11 +118,21 @@ class RemoveTemplate:
             if slot.is_active and str(template_id) in slot.template_ids().values()
         ]
         if users and not force:
-            raise InvalidConfiguration(
+            raise TemplateInUse(
                 f"template {template_id} is used by active slot(s) {', '.join(users)}; "
                 "reconfigure them first or use --force",
                 {"slots": users},
             )
         await self._templates.remove(template_id)
         await self._storage.delete(template.path)
+        await self._audit.record(
+            AuditEntry(
+                actor=actor,
+                action="template.remove",
+                target=str(template_id),
+                at=self._clock.now(),
+                # A forced removal also records which active slots still referred to it.
+                before={**template_snapshot(template), **({"used_by": users} if users else {})},
+            )
+        )
         return template

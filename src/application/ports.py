@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from domain.job import FailureReason, Job, JobResult
@@ -86,8 +86,11 @@ class JobRepository(Protocol):
         """One conditional UPDATE ``… WHERE NOT is_finalized``; True only if this call won."""
         ...
 
-    async def finalize_failure(self, job_id: UUID, reason: FailureReason, *, now: datetime) -> bool:
-        """One conditional UPDATE ``… WHERE NOT is_finalized``; True only if this call won."""
+    async def finalize_failure(
+        self, job_id: UUID, reason: FailureReason, *, now: datetime, detail: str | None = None
+    ) -> bool:
+        """One conditional UPDATE ``… WHERE NOT is_finalized``; True only if this call won.
+        ``detail`` (short, never a secret) is kept for the operator's job view."""
         ...
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
@@ -261,6 +264,7 @@ class ProviderInput:
     deadline: datetime
     record_reference: Callable[[str], Awaitable[None]] = _ignore_reference
     reference: str | None = None
+    slot_id: str | None = None  # for operators' metrics only (NO_IMAGE rate per slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,3 +301,37 @@ class Signal(Protocol):
     source of truth; a no-op implementation is always valid."""
 
     def notify(self) -> None: ...
+
+
+ProviderCallOutcome = Literal["ok", "no_image", "error", "timeout", "cancelled"]
+
+
+class ProviderCallObserver(Protocol):
+    """Counts provider calls for operators (metrics). Synchronous and cheap, and it never
+    raises: watching a job must not be able to fail it."""
+
+    def provider_call(
+        self,
+        provider: str,
+        outcome: ProviderCallOutcome,
+        seconds: float | None = None,
+        *,
+        slot_id: str | None = None,
+    ) -> None:
+        """A call to ``provider`` ended with ``outcome`` after ``seconds``; ``seconds`` is None
+        for an attempt inside a call that goes on (a ``no_image`` answer that is retried)."""
+        ...
+
+
+class NoMetrics:
+    """Observer that records nothing: the default where no metrics are wired (CLI, tests)."""
+
+    def provider_call(
+        self,
+        provider: str,
+        outcome: ProviderCallOutcome,
+        seconds: float | None = None,
+        *,
+        slot_id: str | None = None,
+    ) -> None:
+        return None

@@ -7,18 +7,22 @@ import base64
 import contextlib
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from application import log_context
 from application.job_artifacts import JobArtifacts
 from application.ports import (
     Clock,
     InputImage,
     JobRepository,
     MediaStorage,
+    NoMetrics,
+    ProviderCallObserver,
+    ProviderCallOutcome,
     ProviderInput,
     ProviderOutput,
     ProviderRegistry,
@@ -28,7 +32,7 @@ from application.ports import (
 from application.provider_limits import ProviderLimits
 from application.public_links import PublishInputs
 from domain.deadlines import calculate_deadline_info, calculate_result_expires_at
-from domain.errors import NotFound, PhotoChangerError, ProviderFailed
+from domain.errors import NotFound, PhotoChangerError, ProviderFailed, StorageUnavailable
 from domain.job import FailureReason, Job, JobResult
 from domain.media import MediaArea
 from domain.providers import operation_spec, provider_spec
@@ -36,6 +40,7 @@ from domain.providers import operation_spec, provider_spec
 log = logging.getLogger(__name__)
 
 _PHOTO = "photo"  # key of the booth photo among a job's inputs (template fields end in _id)
+_CRASHED = "the provider adapter failed unexpectedly; the service log has the details"
 
 
 def _inline(inputs: Mapping[str, tuple[bytes, str]]) -> dict[str, InputImage]:
@@ -47,6 +52,7 @@ class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     PROVIDER_ERROR = "provider_error"
     TIMED_OUT = "timed_out"
+    STORAGE_ERROR = "storage_error"  # MEDIA_ROOT full or not writable: retrying would not help
     LOST_RACE = "lost_race"  # someone else finalized first; our result, if any, was discarded
 
 
@@ -83,6 +89,7 @@ class ProcessJob:
         clock: Clock,
         lease: LeasePolicy,
         job_finalized: Signal,
+        metrics: ProviderCallObserver | None = None,
     ) -> None:
         self._jobs = jobs
         self._templates = templates
@@ -94,8 +101,13 @@ class ProcessJob:
         self._clock = clock
         self._lease = lease
         self._job_finalized = job_finalized
+        self._metrics = metrics or NoMetrics()
 
     async def __call__(self, job: Job, *, worker_id: str) -> Outcome:
+        with log_context.bound(job_id=job.id, slot_id=job.slot_id):  # every line names the job
+            return await self._process(job, worker_id)
+
+    async def _process(self, job: Job, worker_id: str) -> Outcome:
         try:
             output = await self._run_provider(job, worker_id)
         except _FinalizedElsewhere:
@@ -107,12 +119,14 @@ class ProcessJob:
             outcome = Outcome.LOST_RACE
         except TimeoutError:
             outcome = await self._fail(job, FailureReason.TIMEOUT)
+        except StorageUnavailable as exc:  # a public copy of an input could not be written
+            outcome = await self._storage_failed(job, exc)
         except ProviderFailed as exc:
             log.warning("job %s: provider %s failed: %s", job.id, job.provider, exc.message)
-            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR)
+            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR, detail=exc.message)
         except Exception:  # an adapter bug must still end the job now, not at its deadline
             log.exception("job %s: provider %s crashed", job.id, job.provider)
-            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR)
+            outcome = await self._fail(job, FailureReason.PROVIDER_ERROR, detail=_CRASHED)
         else:
             outcome = await self._succeed(job, output)
         await self._artifacts.remove_after_finalization(job)
@@ -154,7 +168,29 @@ class ProcessJob:
         request = await self._build_input(job)
         adapter = self._providers.get(job.provider)
         async with self._limits.slot_for(job.provider):
-            return await adapter.transform(request)
+            return await self._observed(job, adapter.transform(request))
+
+    async def _observed(self, job: Job, call: Awaitable[ProviderOutput]) -> ProviderOutput:
+        """Time the provider's own work and count how it ended, for operators' metrics. A
+        cancellation once the deadline has come is a timeout; any other one is ``cancelled``
+        (the job was finalized elsewhere, or the worker is stopping)."""
+        started = self._clock.now()
+        outcome: ProviderCallOutcome = "error"
+        try:
+            output = await call
+        except TimeoutError:
+            outcome = "timeout"
+            raise
+        except asyncio.CancelledError:
+            expired = calculate_deadline_info(job.expires_at, now=self._clock.now()).is_expired
+            outcome = "timeout" if expired else "cancelled"
+            raise
+        else:
+            outcome = "ok"
+            return output
+        finally:
+            seconds = (self._clock.now() - started).total_seconds()
+            self._metrics.provider_call(job.provider, outcome, seconds, slot_id=job.slot_id)
 
     async def _build_input(self, job: Job) -> ProviderInput:
         if job.payload is None:
@@ -168,6 +204,8 @@ class ProcessJob:
             images = await self._publish(job, inputs) if by_url else _inline(inputs)
         except NotFound as exc:
             raise ProviderFailed(f"an input of the job is missing: {exc.message}") from exc
+        except StorageUnavailable:
+            raise  # not the provider's fault: the job ends storage_error
         except PhotoChangerError as exc:  # storage or database trouble while reading inputs
             raise ProviderFailed(exc.message) from exc
         photo = images.pop(_PHOTO)
@@ -180,6 +218,7 @@ class ProcessJob:
             deadline=job.expires_at,
             record_reference=partial(self._jobs.set_provider_reference, job.id),
             reference=job.provider_job_reference,
+            slot_id=job.slot_id,
         )
 
     async def _publish(
@@ -215,7 +254,12 @@ class ProcessJob:
                 return True
 
     async def _succeed(self, job: Job, output: ProviderOutput) -> Outcome:
-        stored = await self._storage.save_bytes(MediaArea.RESULTS, output.image, mime=output.mime)
+        try:
+            stored = await self._storage.save_bytes(
+                MediaArea.RESULTS, output.image, mime=output.mime
+            )
+        except StorageUnavailable as exc:
+            return await self._storage_failed(job, exc)
         now = self._clock.now()
         result = JobResult(
             file_path=stored.path,
@@ -232,8 +276,18 @@ class ProcessJob:
         log.info("job %s: result arrived after the job was finalized; discarded", job.id)
         return Outcome.LOST_RACE
 
-    async def _fail(self, job: Job, reason: FailureReason) -> Outcome:
-        if await self._jobs.finalize_failure(job.id, reason, now=self._clock.now()):
+    async def _storage_failed(self, job: Job, exc: StorageUnavailable) -> Outcome:
+        """A full or read-only MEDIA_ROOT ends the job now: a re-claim would fail the same way
+        until the deadline, and the booth should hear ``503`` at once, not ``504`` later."""
+        log.error("job %s: media storage refused a write (%s); job ends", job.id, exc.message)
+        return await self._fail(job, FailureReason.STORAGE_ERROR, detail=exc.message)
+
+    async def _fail(self, job: Job, reason: FailureReason, *, detail: str | None = None) -> Outcome:
+        """``detail`` is the provider's message, kept (short) for the operator's job view."""
+        now = self._clock.now()
+        if await self._jobs.finalize_failure(job.id, reason, now=now, detail=detail):
             self._job_finalized.notify()
+            if reason is FailureReason.STORAGE_ERROR:
+                return Outcome.STORAGE_ERROR
             return Outcome.TIMED_OUT if reason is FailureReason.TIMEOUT else Outcome.PROVIDER_ERROR
         return Outcome.LOST_RACE

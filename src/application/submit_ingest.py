@@ -6,9 +6,12 @@ import asyncio
 import base64
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
+from application import log_context
+from application.declared_hash import DeclaredHash, HashCheck
 from application.password_guard import FailedPasswordGuard
 from application.ports import (
     Clock,
@@ -29,11 +32,13 @@ from domain.deadlines import (
 from domain.errors import (
     DeadlineExpired,
     InvalidPassword,
+    JobCancelled,
     NotFound,
     ProviderFailed,
     RateLimited,
     ServiceUnavailable,
     SlotNotFound,
+    StorageUnavailable,
     UnsupportedMediaType,
 )
 from domain.job import FailureReason, Job, Payload
@@ -50,8 +55,9 @@ class IngestCommand:
     password: str
     photo: AsyncIterator[bytes]
     client: str
-    declared_sha256: str | None = None
+    declared_hash: str | None = None  # the booth's optional checksum (MD5, SHA-1 or SHA-256)
     metadata: Mapping[str, str] = field(default_factory=dict)
+    is_test: bool = False  # an operator's test run (see ``run_test``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,7 @@ class SubmitIngest:
         clock: Clock,
         job_added: Signal,
         limits: IngestLimits,
+        on_hash_mismatch: Callable[[HashCheck], None] | None = None,
     ) -> None:
         self._jobs = jobs
         self._slots = slots
@@ -102,11 +109,37 @@ class SubmitIngest:
         self._job_added = job_added
         self._limits = limits
         self._admission = asyncio.Semaphore(limits.admission_concurrency)
+        # Declared hashes that did not match, by verdict; ``on_hash_mismatch`` is the hook
+        # for a metrics counter (may also be set after construction).
+        self.hash_mismatches: Counter[HashCheck] = Counter()
+        self.on_hash_mismatch = on_hash_mismatch
 
     async def __call__(self, cmd: IngestCommand) -> IngestResult:
+        log_context.bind(slot_id=cmd.slot_id)  # for the rest of this request's lines
         async with self._admission:
             job = await self._admit(cmd)
+        log_context.bind(job_id=job.id)
         self._job_added.notify()
+        return await self._await_result(job)
+
+    async def run_test(
+        self,
+        cmd: IngestCommand,
+        *,
+        provider: str,
+        operation: str,
+        settings: Mapping[str, object],
+    ) -> IngestResult:
+        """An operator's test run: the booth's pipeline (job, worker, provider, deadline) on
+        a slot snapshot the caller validated — the slot may be inactive and the settings
+        unsaved. No ingest password: the caller is an authenticated administrator."""
+        async with self._admission:
+            app = await self._settings.load()
+            job = await self._create_job(cmd, provider, operation, settings, app)
+        self._job_added.notify()
+        return await self._await_result(job)
+
+    async def _await_result(self, job: Job) -> IngestResult:
         finished = await self._waiter.wait(job.id, job.expires_at)
         if not finished and await self._jobs.finalize_failure(
             job.id, FailureReason.TIMEOUT, now=self._clock.now()
@@ -147,15 +180,18 @@ class SubmitIngest:
     ) -> Job:
         spec = provider_spec(provider)
         max_bytes = min(spec.max_bytes, self._limits.max_upload_bytes)
-        stored = await self._storage.save_stream(MediaArea.PAYLOAD, cmd.photo, max_bytes=max_bytes)
+        photo, hash_watch = cmd.photo, None
+        if cmd.declared_hash:
+            photo, hash_watch = DeclaredHash.parse(cmd.declared_hash).watch(cmd.photo)
+        stored = await self._storage.save_stream(MediaArea.PAYLOAD, photo, max_bytes=max_bytes)
         try:
             if stored.mime not in spec.accepted_mimes:
                 raise UnsupportedMediaType(
                     f"{stored.mime} is not accepted by provider {provider!r}",
                     {"accepted": sorted(spec.accepted_mimes)},
                 )
-            if cmd.declared_sha256 and cmd.declared_sha256.lower() != stored.sha256:
-                log.warning("ingest for %s: declared hash does not match the upload", cmd.slot_id)
+            if hash_watch is not None:
+                self._check_declared_hash(cmd.slot_id, hash_watch.verdict(stored.sha256))
             job = self._new_job(cmd, provider, operation, settings, stored, app)
             added = await self._jobs.add_if_capacity(
                 job, max_unfinished=self._limits.max_unfinished_jobs
@@ -169,6 +205,15 @@ class SubmitIngest:
             await self._storage.delete(stored.path)
             raise
         return job
+
+    def _check_declared_hash(self, slot_id: str, verdict: HashCheck) -> None:
+        """Never fatal, never a warning per upload: a debug line and a count."""
+        if verdict is HashCheck.MATCH:
+            return
+        log.debug("ingest for %s: declared hash %s", slot_id, verdict.value.replace("_", " "))
+        self.hash_mismatches[verdict] += 1
+        if self.on_hash_mismatch is not None:
+            self.on_hash_mismatch(verdict)
 
     def _new_job(
         self,
@@ -204,6 +249,7 @@ class SubmitIngest:
             metadata=dict(cmd.metadata),
             payload=payload,
             result_retention_sec=app.result_retention_sec,
+            is_test=cmd.is_test,
         )
 
     async def _outcome(self, job_id: uuid.UUID) -> IngestResult:
@@ -218,9 +264,16 @@ class SubmitIngest:
         if job.failure_reason is FailureReason.PROVIDER_ERROR:
             raise ProviderFailed("the AI provider failed to process the photo", details)
         if job.failure_reason is FailureReason.CANCELLED:
-            raise DeadlineExpired("the job was cancelled by an administrator", details)
+            raise JobCancelled("an administrator cancelled this photo's job", details)
         if job.failure_reason is FailureReason.TIMEOUT:
             raise DeadlineExpired(
                 "the provider did not answer in time; send the photo again", details
+            )
+        if job.failure_reason is FailureReason.STORAGE_ERROR:
+            why = job.failure_detail or "storage full"  # or "storage not writable"
+            raise StorageUnavailable(
+                f"{why}: the result could not be saved; send the photo again once the "
+                "operator has fixed the media storage",
+                details,
             )
         raise NotFound("the result is no longer available", details)

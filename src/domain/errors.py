@@ -74,6 +74,11 @@ class ServiceUnavailable(PhotoChangerError):
     code = "service_unavailable"
 
 
+class StorageUnavailable(ServiceUnavailable):
+    """A write to the media storage failed for lack of space or permission: retrying will not
+    help until an operator frees space or fixes the mount, so it is reported at once."""
+
+
 class DeadlineExpired(PhotoChangerError):
     code = "timeout"
 
@@ -94,3 +99,52 @@ class JobAlreadyFinalized(PhotoChangerError):
     """A finalized job never becomes active again."""
 
     code = "job_finalized"
+
+
+class InvalidCredentials(PhotoChangerError):
+    """Login refused: unknown username or wrong password (never says which)."""
+
+    code = "invalid_credentials"
+
+
+class Unauthorized(PhotoChangerError):
+    """No valid operator session or token."""
+
+    code = "unauthorized"
+
+
+class Forbidden(PhotoChangerError):
+    """The operator's role does not allow this."""
+
+    code = "forbidden"
+
+
+class AdministratorExists(PhotoChangerError):
+    code = "conflict"
+
+
+class LastAdministrator(PhotoChangerError):
+    """Removing (or demoting) the last ``admin`` would lock everybody out."""
+
+    code = "conflict"
+
+
+class JobCancelled(PhotoChangerError):
+    """An administrator cancelled the job the request was waiting for."""
+
+    code = "cancelled"
+
+
+class TemplateInUse(InvalidConfiguration):
+    """A template an active slot still uses cannot be removed (the CLI may force it)."""
+
+    code = "conflict"
+
+
+class ValidationFailed(PhotoChangerError):
+    """A change broke one or more rules; ``details.fields`` maps each field to its problem."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, fields: Mapping[str, str]) -> None:
+        super().__init__(message, {"fields": dict(fields)})

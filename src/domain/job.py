@@ -26,6 +26,7 @@ class FailureReason(enum.StrEnum):
     TIMEOUT = "timeout"
     PROVIDER_ERROR = "provider_error"
     CANCELLED = "cancelled"
+    STORAGE_ERROR = "storage_error"  # the result could not be written (storage full/read-only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ class Job:
     lease_expires_at: datetime | None = None
     attempts: int = 0
     result_retention_sec: float = DEFAULT_RESULT_RETENTION_SEC
+    is_test: bool = False  # an operator's test run: kept out of counts and stats
+    failure_detail: str | None = None  # what the provider said, short (see failure_detail())
 
     @property
     def succeeded(self) -> bool:
@@ -108,13 +111,16 @@ class Job:
             updated_at=now,
         )
 
-    def finalize_failure(self, reason: FailureReason, *, now: datetime) -> Job:
+    def finalize_failure(
+        self, reason: FailureReason, *, now: datetime, detail: str | None = None
+    ) -> Job:
         """Record the one final failure state; a finalized job never changes again."""
         self._require_active()
         return replace(
             self,
             is_finalized=True,
             failure_reason=reason,
+            failure_detail=failure_detail(detail),
             finalized_at=now,
             lease_owner=None,
             lease_expires_at=None,
@@ -124,3 +130,17 @@ class Job:
     def _require_active(self) -> None:
         if self.is_finalized:
             raise JobAlreadyFinalized(f"job {self.id} is already finalized")
+
+
+MAX_FAILURE_DETAIL_CHARS = 300
+
+
+def failure_detail(message: str | None) -> str | None:
+    """The short failure detail an operator sees on a job: one line, capped. It comes from
+    messages written for operators (``ProviderFailed``), which never carry a key or image."""
+    if message is None:
+        return None
+    line = " ".join(message.split())
+    if len(line) > MAX_FAILURE_DETAIL_CHARS:
+        line = line[: MAX_FAILURE_DETAIL_CHARS - 1] + "…"
+    return line or None

@@ -6,89 +6,106 @@ any provider is called.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
 
 from domain.errors import InvalidConfiguration
+from domain.provider_specs import (
+    OperationSpec,
+    ProviderSpec,
+    SettingSpec,
+    check_fields,
+    choice,
+    int_range,
+    is_bool,
+    is_gpt_image_model,
+    is_model_name,
+    is_object,
+    is_text,
+    is_uuid,
+)
+
+__all__ = [
+    "MB",
+    "PROVIDERS",
+    "OperationSpec",
+    "ProviderSpec",
+    "SettingSpec",
+    "operation_spec",
+    "provider_spec",
+    "validate_operation_settings",
+]
 
 MB = 1024 * 1024
 
-Check = Callable[[Any], bool]
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str) and value.strip() != ""
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-_MODEL_NAME = re.compile(r"(models/)?[A-Za-z0-9._-]{1,100}")
-
-
-def _is_model_name(value: Any) -> bool:
-    """The name goes into the provider's URL path: nothing that could leave it."""
-    return isinstance(value, str) and _MODEL_NAME.fullmatch(value) is not None
-
-
-def _int_range(low: int, high: int) -> Check:
-    def check(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-    return check
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """One settings field: whether it must be present and how its value is checked."""
-
-    description: str
-    check: Check
-    required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OperationSpec:
-    name: str
-    fields: Mapping[str, SettingSpec] = field(default_factory=dict)
-
-    def template_fields(self) -> tuple[str, ...]:
-        """Settings fields that hold TemplateMedia ids."""
-        return tuple(n for n in self.fields if n.endswith("template_id"))
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderSpec:
-    name: str
-    accepted_mimes: frozenset[str]
-    max_bytes: int
-    operations: Mapping[str, OperationSpec]
-    needs_public_urls: bool = False
-
-
 _DELAY = SettingSpec(
-    "an integer 0..120000: artificial latency in ms (demos, benchmarks)", _int_range(0, 120_000)
+    "an integer 0..120000: artificial latency in ms (demos, benchmarks)", int_range(0, 120_000)
 )
-_PROMPT = SettingSpec("prompt text", _is_text, required=True)
-_OPTIONAL_PROMPT = SettingSpec("prompt text", _is_text)
-_STYLE = SettingSpec("TemplateMedia id of the style image", _is_uuid, required=True)
-_FACE = SettingSpec("TemplateMedia id of the face image", _is_uuid, required=True)
+_PROMPT = SettingSpec("prompt text", is_text, required=True)
+_OPTIONAL_PROMPT = SettingSpec("prompt text", is_text)
+_STYLE = SettingSpec("TemplateMedia id of the style image", is_uuid, required=True)
+_FACE = SettingSpec("TemplateMedia id of the face image", is_uuid, required=True)
 _MODEL = SettingSpec(
-    "Gemini model name such as gemini-2.5-flash-image (letters, digits, '.', '_', '-')",
-    _is_model_name,
+    "Gemini model name such as gemini-2.5-flash-image or gemini-3-pro-image-preview "
+    "(letters, digits, '.', '_', '-')",
+    is_model_name,
 )
+
+GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+GEMINI_IMAGE_SIZES = ("1K", "2K", "4K")
+_IMAGE_CONFIG = SettingSpec(
+    "an object with aspect_ratio and/or image_size (Gemini 3 image models)",
+    is_object,
+    fields={
+        "aspect_ratio": choice("output aspect ratio", GEMINI_ASPECT_RATIOS),
+        "image_size": choice("output resolution (upper-case K)", GEMINI_IMAGE_SIZES),
+    },
+)
+
+OPENAI_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
+OPENAI_QUALITIES = ("low", "medium", "high", "auto")
+OPENAI_OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OPENAI_INPUT_FIDELITIES = ("low", "high")
+OPENAI_BACKGROUNDS = ("transparent", "opaque", "auto")
+
+
+_OPENAI_OPTIONS: Mapping[str, SettingSpec] = {
+    "model": SettingSpec(
+        "OpenAI image model gpt-image-* such as gpt-image-1.5 or gpt-image-1",
+        is_gpt_image_model,
+    ),
+    "size": choice("output size", OPENAI_SIZES),
+    "quality": choice("quality", OPENAI_QUALITIES),
+    "output_format": choice("output format", OPENAI_OUTPUT_FORMATS),
+    "output_compression": SettingSpec(
+        "an integer 0..100 (jpeg and webp output only)", int_range(0, 100)
+    ),
+    "input_fidelity": choice(
+        "how closely to keep faces and details of the inputs", OPENAI_INPUT_FIDELITIES
+    ),
+    "background": choice("background", OPENAI_BACKGROUNDS),
+}
+
+
+def _compression_needs_lossy_format(settings: Mapping[str, Any]) -> tuple[str, str] | None:
+    if "output_compression" in settings and settings.get("output_format") not in ("jpeg", "webp"):
+        return "output_compression", "output_compression needs output_format jpeg or webp"
+    return None
+
+
+def _transparency_needs_alpha_format(settings: Mapping[str, Any]) -> tuple[str, str] | None:
+    if settings.get("background") == "transparent" and settings.get("output_format") == "jpeg":
+        return "background", "a transparent background needs output_format png or webp, not jpeg"
+    return None
+
+
+def _openai_operation(name: str, fields: Mapping[str, SettingSpec]) -> OperationSpec:
+    return OperationSpec(
+        name,
+        {**fields, **_OPENAI_OPTIONS},
+        rules=(_compression_needs_lossy_format, _transparency_needs_alpha_format),
+    )
+
 
 PROVIDERS: Mapping[str, ProviderSpec] = {
     "local": ProviderSpec(
@@ -103,7 +120,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
                 {
                     "overlay_template_id": SettingSpec(
                         "TemplateMedia id of the image composited onto the photo",
-                        _is_uuid,
+                        is_uuid,
                         required=True,
                     ),
                     "delay_ms": _DELAY,
@@ -118,14 +135,40 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
         ),
         max_bytes=20 * MB,
         operations={
-            "image_edit": OperationSpec("image_edit", {"prompt": _PROMPT, "model": _MODEL}),
+            "image_edit": OperationSpec(
+                "image_edit", {"prompt": _PROMPT, "model": _MODEL, "image_config": _IMAGE_CONFIG}
+            ),
             "style_transfer": OperationSpec(
                 "style_transfer",
-                {"prompt": _PROMPT, "style_template_id": _STYLE, "model": _MODEL},
+                {
+                    "prompt": _PROMPT,
+                    "style_template_id": _STYLE,
+                    "model": _MODEL,
+                    "image_config": _IMAGE_CONFIG,
+                },
             ),
             "identity_transfer": OperationSpec(
                 "identity_transfer",
-                {"face_template_id": _FACE, "prompt": _OPTIONAL_PROMPT, "model": _MODEL},
+                {
+                    "face_template_id": _FACE,
+                    "prompt": _OPTIONAL_PROMPT,
+                    "model": _MODEL,
+                    "image_config": _IMAGE_CONFIG,
+                },
+            ),
+        },
+    ),
+    "openai": ProviderSpec(
+        name="openai",
+        accepted_mimes=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        max_bytes=50 * MB,  # per image, per the API; the upload cap is usually lower
+        operations={
+            "image_edit": _openai_operation("image_edit", {"prompt": _PROMPT}),
+            "style_transfer": _openai_operation(
+                "style_transfer", {"prompt": _PROMPT, "style_template_id": _STYLE}
+            ),
+            "identity_transfer": _openai_operation(
+                "identity_transfer", {"face_template_id": _FACE, "prompt": _PROMPT}
             ),
         },
     ),
@@ -139,11 +182,11 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
                 "image_edit",
                 {
                     "prompt": _PROMPT,
-                    "strength": SettingSpec("0..80", _int_range(0, 80)),
-                    "seed": SettingSpec("integer seed", _int_range(0, 2**31 - 1)),
-                    "scale": SettingSpec("guidance scale 1..20", _int_range(1, 20)),
-                    "negative_prompt": SettingSpec("what to avoid", _is_text),
-                    "original_language": SettingSpec("prompt language code", _is_text),
+                    "strength": SettingSpec("0..80", int_range(0, 80)),
+                    "seed": SettingSpec("integer seed", int_range(0, 2**31 - 1)),
+                    "scale": SettingSpec("guidance scale 1..20", int_range(1, 20)),
+                    "negative_prompt": SettingSpec("what to avoid", is_text),
+                    "original_language": SettingSpec("prompt language code", is_text),
                 },
             ),
             "style_transfer": OperationSpec(
@@ -151,7 +194,7 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
             ),
             "identity_transfer": OperationSpec(
                 "identity_transfer",
-                {"face_template_id": _FACE, "face_restore": SettingSpec("bool", _is_bool)},
+                {"face_template_id": _FACE, "face_restore": SettingSpec("bool", is_bool)},
             ),
         },
     ),
@@ -185,22 +228,11 @@ def validate_operation_settings(
 ) -> None:
     """Refuse unknown fields and bad values always; missing required fields when activating."""
     op = operation_spec(provider, operation)
-    for key, value in settings.items():
-        spec = op.fields.get(key)
-        if spec is None:
-            allowed = ", ".join(sorted(op.fields)) or "none"
+    check_fields(f"{provider}/{operation}", op.fields, settings, "", require_complete)
+    for rule in op.rules:
+        broken = rule(settings)
+        if broken is not None:
+            field_name, problem = broken
             raise InvalidConfiguration(
-                f"setting {key!r} is not used by {provider}/{operation} (allowed: {allowed})",
-                {"field": key},
+                f"setting {field_name!r} does not fit the others: {problem}", {"field": field_name}
             )
-        if not spec.check(value):
-            raise InvalidConfiguration(
-                f"setting {key!r} is invalid: expected {spec.description}", {"field": key}
-            )
-    if require_complete:
-        for key, spec in op.fields.items():
-            if spec.required and key not in settings:
-                raise InvalidConfiguration(
-                    f"{provider}/{operation} needs setting {key!r} ({spec.description})",
-                    {"field": key},
-                )

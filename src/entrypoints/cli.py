@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from domain.audit import CLI_ACTOR
 from domain.errors import PhotoChangerError
 from domain.slot import Slot
 from entrypoints.cli_runtime import cli_settings, run_with_service
@@ -53,6 +54,7 @@ def serve(
     import uvicorn
 
     from entrypoints.http.app import create_app
+    from entrypoints.logging_setup import uvicorn_logging
 
     settings = cli_settings(ctx)
     roles = Roles(
@@ -66,13 +68,14 @@ def serve(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with database(settings) as url:
         app = create_app(build_container(settings, url), roles)
-        click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}", err=True)
+        # stdout: the start-up line for the operator; stderr: log lines only, in one format
+        click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}")
+        click.echo(f"Operator console: http://{bind_host}:{bind_port}/admin")
         uvicorn.run(
             app,
             host=bind_host,
             port=bind_port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
+            **uvicorn_logging(settings.log_level, access_log=settings.access_log),
         )
 
 
@@ -86,7 +89,7 @@ def worker(ctx: click.Context) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        click.echo("worker running; Ctrl-C to stop", err=True)
+        click.echo("worker running; Ctrl-C to stop")  # stdout: stderr carries log lines only
         await stop.wait()
 
     run_with_service(ctx, Roles(worker=True), until_stopped)
@@ -201,6 +204,7 @@ def slots_set(
         operation=operation,
         settings=parsed,
         is_active=active,
+        actor=CLI_ACTOR,
     )
 
     async def apply(container: Container) -> Slot:
@@ -250,7 +254,11 @@ def settings_set(
 
     async def apply(container: Container) -> Any:
         return await container.update_settings()(
-            SettingsChanges(sync_timeout_sec=sync_timeout, result_retention_sec=result_retention)
+            SettingsChanges(
+                sync_timeout_sec=sync_timeout,
+                result_retention_sec=result_retention,
+                actor=CLI_ACTOR,
+            )
         )
 
     updated = run_with_service(ctx, Roles(), apply)
@@ -275,16 +283,18 @@ def password_set(ctx: click.Context) -> None:
         secret = sys.stdin.readline().rstrip("\r\n")
 
     async def apply(container: Container) -> None:
-        await container.set_ingest_password()(secret)
+        await container.set_ingest_password()(secret, actor=CLI_ACTOR)
 
     run_with_service(ctx, Roles(), apply)
     click.echo("ingest password updated")
 
 
 def _register_subcommands() -> None:
+    from entrypoints.cli_admins import admins
     from entrypoints.cli_templates import templates
 
     main.add_command(templates)
+    main.add_command(admins)
 
 
 _register_subcommands()

@@ -4,8 +4,6 @@ against the service's container."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,6 +11,7 @@ import click
 
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container
+from entrypoints.logging_setup import configure_logging
 from entrypoints.runtime import Roles, build_container, database, running
 
 T = TypeVar("T")
@@ -24,11 +23,7 @@ def cli_settings(ctx: click.Context) -> Settings:
     state: dict[str, Settings] = ctx.ensure_object(dict)
     if "settings" not in state:
         settings = state["settings"] = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level, settings.log_format)
     return state["settings"]
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 import click
 
 from application.manage_templates import NewTemplate
+from domain.audit import CLI_ACTOR
 from domain.media import TemplateMedia
 from entrypoints.cli_runtime import run_with_service
 from entrypoints.container import Container
@@ -39,7 +40,9 @@ def templates() -> None:
 @templates.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--label", required=True, help="What the image is, e.g. 'wedding frame'")
-@click.option("--uploaded-by", default="cli", show_default=True, help="Who added it")
+@click.option(
+    "--uploaded-by", default=CLI_ACTOR, show_default=True, help="Who added it (also in the audit)"
+)
 @click.pass_context
 def templates_add(ctx: click.Context, file: Path, label: str, uploaded_by: str) -> None:
     """Store FILE as a template and print it as JSON (use its id in slot settings)."""
@@ -50,7 +53,7 @@ def templates_add(ctx: click.Context, file: Path, label: str, uploaded_by: str) 
                 yield chunk
 
     async def add(container: Container) -> TemplateMedia:
-        new = NewTemplate(label=label, image=chunks(), uploaded_by=uploaded_by)
+        new = NewTemplate(label=label, image=chunks(), actor=uploaded_by)
         return await container.add_template()(new)
 
     click.echo(json.dumps(_template_dict(run_with_service(ctx, Roles(), add)), indent=2))
@@ -76,7 +79,7 @@ def templates_remove(ctx: click.Context, template_id: UUID, force: bool) -> None
     """Delete a template and its file; refused while an active slot uses it."""
 
     async def remove(container: Container) -> TemplateMedia:
-        return await container.remove_template()(template_id, force=force)
+        return await container.remove_template()(template_id, actor=CLI_ACTOR, force=force)
 
     removed = run_with_service(ctx, Roles(), remove)
     click.echo(f"removed template {removed.id} ({removed.label})")

@@ -30,11 +30,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     database_url: str | None = None
     data_dir: str = "./var"
     media_root: str | None = None
+    media_min_free_bytes: Annotated[int, msgspec.Meta(ge=0)] = 100 * MB  # /readyz; 0 = off
     host: str = "127.0.0.1"
     port: Port = 8000
     ingest_password: str | None = None
     public_base_url: str | None = None
     max_upload_bytes: Positive = 25 * MB
+    max_form_fields: Positive = 64  # parts of one ingest form, the photo included
+    max_form_field_bytes: Positive = 16 * 1024  # one text field of an ingest form
     max_unfinished_jobs: Positive = 256
     admission_concurrency: Positive = 4
     retry_after_sec: Positive = 5
@@ -57,14 +60,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     turbotext_base_url: str = "https://www.turbotext.ru"
     turbotext_api_key: str | None = None
     turbotext_poll_interval_sec: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.5
+    openai_base_url: str = "https://api.openai.com"
+    openai_api_key: str | None = None
+    openai_concurrency: Positive = 15  # one call per slot: a busy event never queues
     provider_result_max_bytes: Positive = 50 * MB
     sync_timeout_min_sec: Seconds = 45.0
     sync_timeout_max_sec: Seconds = 60.0
     password_max_failures: Positive = 10
     password_failure_window_sec: Seconds = 60.0
+    admin_token_ttl_sec: Annotated[float, msgspec.Meta(ge=60, le=30 * 86_400)] = 43_200.0
+    admin_cookie_secure: bool = False  # set when operators reach the service over https
     db_pool_size: Positive = 10
     db_connect_timeout_sec: Seconds = 10.0
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line
+    access_log: bool = True  # one line per HTTP request, in the same format
+    metrics: Literal["on", "off"] = "on"  # GET /metrics (Prometheus); off removes the route
 
     def __repr__(self) -> str:
         """Never shows the password or API keys (settings may end up in a log or traceback)."""
@@ -75,7 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def __post_init__(self) -> None:
-        for name in ("public_base_url", "gemini_base_url", "turbotext_base_url"):
+        for name in ("public_base_url", "gemini_base_url", "turbotext_base_url", "openai_base_url"):
             _require_http_url(name, getattr(self, name))
         if self.log_level.upper() not in LOG_LEVELS:
             raise InvalidConfiguration(
@@ -114,10 +125,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "local": self.local_concurrency,
             "gemini": self.gemini_concurrency,
             "turbotext": self.turbotext_concurrency,
+            "openai": self.openai_concurrency,
         }
 
 
-_SECRETS = frozenset({"ingest_password", "gemini_api_key", "turbotext_api_key", "database_url"})
+_SECRETS = frozenset(
+    {"ingest_password", "gemini_api_key", "turbotext_api_key", "openai_api_key", "database_url"}
+)
 
 
 def _require_http_url(name: str, value: str | None) -> None:

@@ -76,7 +76,8 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
             purge = container.purge_artifacts()
             tasks.append(
                 asyncio.create_task(
-                    run_purge_loop(purge, settings.purge_interval_sec), name="purge"
+                    run_purge_loop(purge, settings.purge_interval_sec, metrics=container.metrics()),
+                    name="purge",
                 )
             )
         yield container
@@ -99,6 +100,17 @@ async def _provision_password(container: Container, settings: Settings) -> None:
             "\n  No ingest password was set, so one was generated (shown only this once):\n"
             f"\n      {outcome.generated}\n\n"
             "  Change it with `photochanger password set` or PHOTOCHANGER_INGEST_PASSWORD.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    first_admin = await container.ensure_first_administrator()()
+    if first_admin is not None:
+        # Same rule: printed once; only the hash is stored.
+        print(
+            "\n  No administrator existed, so one was created (password shown only this once):\n"
+            f"\n      username: {first_admin.username}\n      password: {first_admin.password}\n\n"
+            "  Log in at /api/login; change it with "
+            f"`photochanger admins set-password {first_admin.username}`.\n",
             file=sys.stderr,
             flush=True,
         )

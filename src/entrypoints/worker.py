@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import asdict, astuple
 
+from adapters.metrics.prometheus import PrometheusMetrics
 from application.claim_job import ClaimAndProcess
 from application.purge_artifacts import PurgeArtifacts
 from domain.errors import PhotoChangerError
@@ -69,11 +70,17 @@ class WorkerLanes:
         return False
 
 
-async def run_purge_loop(purge: PurgeArtifacts, interval: float) -> None:
-    """Periodic PurgeArtifacts inside the service; a failed round is retried next interval."""
+async def run_purge_loop(
+    purge: PurgeArtifacts, interval: float, *, metrics: PrometheusMetrics | None = None
+) -> None:
+    """Periodic PurgeArtifacts inside the service; a failed round is retried next interval.
+    ``metrics`` counts what each round removed, by kind."""
     while True:
         try:
             report = await purge()
+            if metrics is not None:
+                for kind, removed in asdict(report).items():
+                    metrics.purge_removed(kind, removed)
             if any(astuple(report)):
                 log.info("purge: %s", report)
         except Exception:

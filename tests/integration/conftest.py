@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import log_scan
 import psycopg
 import pytest
 from psycopg import sql
@@ -97,6 +98,11 @@ def _docker_available() -> bool:
             client.close()
     except Exception:
         return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Everything logged during the session is scanned for secrets and image bytes."""
+    log_scan.install(config)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -12,7 +12,9 @@ adapter is tested against the protocol rather than against itself. Usage::
 
 ``script`` is consumed one item per valid request; once it is empty every request gets an
 image. An item is ``"image"``, ``"no_image"`` (``finishReason: NO_IMAGE``), ``"text_only"``
-(``STOP`` with text and no image), ``"blocked"`` (``promptFeedback.blockReason``),
+(``STOP`` with text and no image), ``"thinking"`` (a Gemini 3 answer: thought text and a
+draft image marked ``thought: true``, then text, then the final image, which is ``image``),
+``"blocked"`` (``promptFeedback.blockReason``),
 ``"image_safety"`` (``finishReason: IMAGE_SAFETY``), an HTTP status such as ``429`` (Google's
 RPC error body for it, see ``RPC_ERRORS``), or an ``Answer`` for anything else. Attributes
 (``latency``, ``image``, ``image_mime``, ``snake_case``, ``script``, ``max_request_bytes``)
@@ -23,7 +25,10 @@ may be changed between requests.
 ``wait_until(predicate)`` instead of sleeping.
 
 Google's own behaviour for keys: a missing key is ``403 PERMISSION_DENIED``, a wrong key is
-``400 INVALID_ARGUMENT`` with ``ErrorInfo.reason = API_KEY_INVALID``.
+``400 INVALID_ARGUMENT`` with ``ErrorInfo.reason = API_KEY_INVALID``. A
+``generationConfig.imageConfig`` is checked field by field (``aspectRatio`` among the ratios
+Gemini 3 image models take, ``imageSize`` 1K/2K/4K, nothing else); ``RecordedRequest.
+image_config`` is what arrived.
 """
 
 from __future__ import annotations
@@ -52,7 +57,12 @@ from PIL import Image
 DEFAULT_KEY = "fake-gemini-key-0123456789"
 # Google caps a whole inline request (text + base64 images) at 20 MB.
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
-DEFAULT_MODELS = frozenset({"gemini-2.5-flash-image", "gemini-2.5-flash-image-preview"})
+DEFAULT_MODELS = frozenset(
+    {"gemini-2.5-flash-image", "gemini-2.5-flash-image-preview", "gemini-3-pro-image-preview"}
+)
+ASPECT_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
+IMAGE_SIZES = frozenset({"1K", "2K", "4K"})
+DRAFT_IMAGE_COLOUR = (90, 90, 90)
 INPUT_MIMES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
 _TOP_LEVEL = frozenset(
     {
@@ -128,6 +138,12 @@ class RecordedRequest:
     @property
     def client_went_away(self) -> bool:
         return self.outcome == "client_gone"
+
+    @property
+    def image_config(self) -> Any:
+        """``generationConfig.imageConfig`` as sent (``None`` when absent)."""
+        config = self.body.get("generationConfig") if isinstance(self.body, dict) else None
+        return config.get("imageConfig") if isinstance(config, dict) else None
 
 
 class _Invalid(Exception):
@@ -258,6 +274,32 @@ class FakeGemini:
                 "index": 0,
             }
             return Answer(body=self._envelope(candidate, model))
+        if item == "thinking":
+            draft = base64.b64encode(small_png(DRAFT_IMAGE_COLOUR)).decode("ascii")
+            parts = [
+                {"text": "**Composing the watercolour**\nKeeping the faces.", "thought": True},
+                {
+                    k("inlineData", "inline_data"): {
+                        k("mimeType", "mime_type"): "image/png",
+                        "data": draft,
+                    },
+                    "thought": True,
+                },
+                {"text": "Here is the edited photo."},
+                {
+                    k("inlineData", "inline_data"): {
+                        k("mimeType", "mime_type"): self.image_mime,
+                        "data": base64.b64encode(self.image).decode("ascii"),
+                    },
+                    k("thoughtSignature", "thought_signature"): secrets.token_urlsafe(24),
+                },
+            ]
+            candidate = {
+                "content": {"parts": parts, "role": "model"},
+                k("finishReason", "finish_reason"): "STOP",
+                "index": 0,
+            }
+            return Answer(body=self._envelope(candidate, model))
         if item == "text_only":
             candidate = {
                 "content": {"parts": [{"text": "I can't edit this photo."}], "role": "model"},
@@ -354,6 +396,8 @@ class FakeGemini:
                     f"(type.googleapis.com/google.ai.generativelanguage.v1beta."
                     f'GenerationConfig.Modality), "{modality}"'
                 )
+        assert isinstance(config, dict)
+        _check_image_config(config.get("imageConfig", config.get("image_config")))
         return body, parts_seen
 
     async def handle(self, request: Request[Any, Any, Any], model_call: str) -> Response[bytes]:
@@ -456,6 +500,32 @@ def _parse_part(part: Any, where: str) -> RecordedPart:
             f"Invalid value at '{where}.inline_data.data' (TYPE_BYTES), Base64 decoding failed"
         ) from None
     return RecordedPart(mime=mime, data=decoded)
+
+
+def _check_image_config(image_config: Any) -> None:
+    """``generationConfig.imageConfig`` as Gemini 3 image models take it."""
+    if image_config is None:
+        return
+    if not isinstance(image_config, dict):
+        raise _Invalid("Invalid value at 'generation_config.image_config': expected an object")
+    allowed = {
+        "aspectRatio": ASPECT_RATIOS,
+        "aspect_ratio": ASPECT_RATIOS,
+        "imageSize": IMAGE_SIZES,
+        "image_size": IMAGE_SIZES,
+    }
+    for name, value in image_config.items():
+        values = allowed.get(name)
+        if values is None:
+            raise _Invalid(
+                f'Invalid JSON payload received. Unknown name "{name}" at '
+                "'generation_config.image_config': Cannot find field."
+            )
+        if not isinstance(value, str) or value not in values:
+            raise _Invalid(
+                f"* GenerateContentRequest.generation_config.image_config.{name}: "
+                f"unsupported value {value!r}"
+            )
 
 
 def build_app(fake: FakeGemini) -> Litestar:

@@ -90,10 +90,12 @@ class Service:
         return await self.client.post(f"/ingest/{slot_id}", data=data, files=files)
 
     async def set_sync_timeout(self, seconds: float) -> None:
-        await self.container.update_settings()(SettingsChanges(sync_timeout_sec=seconds))
+        await self.container.update_settings()(
+            SettingsChanges(sync_timeout_sec=seconds, actor="test")
+        )
 
     async def configure(self, slot_id: str, **changes: Any) -> None:
-        await self.container.configure_slot()(SlotChanges(slot_id=slot_id, **changes))
+        await self.container.configure_slot()(SlotChanges(slot_id=slot_id, actor="test", **changes))
 
 
 @asynccontextmanager
@@ -107,7 +109,9 @@ async def serve(
 ) -> AsyncIterator[Service]:
     """``public_links=True`` sets ``PUBLIC_BASE_URL`` to the service's own address, so a fake
     URL-based provider downloads job inputs from it like the real one would."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+    # with proto 0 every answer waited ~40 ms for a delayed ACK (Nagle).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"

@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from psycopg.rows import dict_row
 
+from adapters.postgres.migrate import packaged_migrations
 from adapters.security.password import ScryptPasswordHasher
 from entrypoints.cli import main
 
@@ -184,7 +185,7 @@ def test_migrate_creates_the_schema_once_and_then_changes_nothing(
     names = {r["tablename"] for r in query(empty_database_url, tables)}
     assert {"slot", "job", "app_settings", "media_object", "template_media"} <= names
     ledger = query(empty_database_url, "SELECT * FROM schema_migration ORDER BY version")
-    assert [r["version"] for r in ledger] == ["0001_schema", "0002_seed", "0003_admit_job"]
+    assert [r["version"] for r in ledger] == [m.version for m in packaged_migrations()]
 
     lines = ok(cli("slots", "list")).splitlines()
     assert [line.split()[0] for line in lines] == SLOT_IDS
@@ -295,6 +296,30 @@ REFUSALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
         ("PHOTOCHANGER_GEMINI_API_KEY",),
         False,
     ),
+    "openai without api key": (
+        (
+            *("--provider", "openai", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "watercolour"}', "--active"),
+        ),
+        ("PHOTOCHANGER_OPENAI_API_KEY",),
+        False,
+    ),
+    "openai model that is not gpt-image": (
+        (
+            *("--provider", "openai", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "oil", "model": "dall-e-3"}'),
+        ),
+        ("'model'", "gpt-image-*", "'dall-e-3'"),
+        False,
+    ),
+    "gemini image size in lower case": (
+        (
+            *("--provider", "gemini", "--operation", "image_edit"),
+            *("--settings", '{"prompt": "oil", "image_config": {"image_size": "4k"}}'),
+        ),
+        ("'image_config.image_size'", "'4k'"),
+        False,
+    ),
     "gemini style transfer without its template": (
         (
             *("--provider", "gemini", "--operation", "style_transfer"),
@@ -355,6 +380,7 @@ def test_the_refused_configurations_are_accepted_once_complete(
         f"{PREFIX}PUBLIC_BASE_URL": "https://booth.example.com",
         f"{PREFIX}TURBOTEXT_API_KEY": "turbotext-key",
         f"{PREFIX}GEMINI_API_KEY": "gemini-key",
+        f"{PREFIX}OPENAI_API_KEY": "sk-openai-key",
     }
     ok(cli("slots", "set", "slot-003", *turbotext_args, env=env))
     row = slot_row(database_url, "slot-003")
@@ -368,6 +394,12 @@ def test_the_refused_configurations_are_accepted_once_complete(
     gemini = ("--provider", "gemini", "--operation", "image_edit", "--active")
     ok(cli("slots", "set", "slot-004", *gemini, "--settings", '{"prompt": "p"}', env=env))
     assert slot_row(database_url, "slot-004")["provider"] == "gemini"
+
+    openai = ("--provider", "openai", "--operation", "image_edit", "--active")
+    settings = {"prompt": "p", "model": "gpt-image-1", "quality": "high"}
+    ok(cli("slots", "set", "slot-005", *openai, "--settings", json.dumps(settings), env=env))
+    row = slot_row(database_url, "slot-005")
+    assert (row["provider"], row["settings"], row["is_active"]) == ("openai", settings, True)
 
 
 # --- settings -----------------------------------------------------------------------------

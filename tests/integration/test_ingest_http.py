@@ -173,9 +173,12 @@ async def test_health_and_schema(database_url: str, tmp_path: Path) -> None:
 
 async def test_a_photo_the_provider_cannot_read_gets_502(database_url: str, tmp_path: Path) -> None:
     photo = jpeg_bytes(640, 480)
-    truncated = photo[: len(photo) // 3]  # a JPEG header, then nothing: sniffs fine, won't decode
+    # Whole and well-formed, but its baseline scan is labelled progressive (SOF2): only a full
+    # decode finds that out, which the ingest's cheap structure check does not do.
+    sof = photo.index(b"\xff\xc0")
+    mislabelled = photo[:sof] + b"\xff\xc2" + photo[sof + 2 :]
     async with serve(database_url, tmp_path) as svc:
-        body = assert_error(await svc.ingest(photo=truncated), 502, "provider_error")
+        body = assert_error(await svc.ingest(photo=mislabelled), 502, "provider_error")
         job_id = uuid.UUID(body["error"]["details"]["job_id"])  # type: ignore[index]
         job = await svc.container.jobs().get(job_id)
         assert job is not None and job.failure_reason is FailureReason.PROVIDER_ERROR
@@ -195,7 +198,7 @@ async def test_overlay_composites_a_template_onto_the_photo(
             yield frame.getvalue()
 
         template = await svc.container.add_template()(
-            NewTemplate(label="blue half", image=chunks())
+            NewTemplate(label="blue half", image=chunks(), actor="test")
         )
         await svc.configure(
             "slot-002",

@@ -33,7 +33,9 @@ async def template(svc: Service, data: bytes, label: str) -> TemplateMedia:
     async def chunks() -> AsyncIterator[bytes]:
         yield data
 
-    return await svc.container.add_template()(NewTemplate(label=label, image=chunks()))
+    return await svc.container.add_template()(
+        NewTemplate(label=label, image=chunks(), actor="test")
+    )
 
 
 async def activate(
@@ -486,7 +488,8 @@ async def test_a_job_finalized_elsewhere_stops_its_provider_call_before_the_dead
         gone = await fake.wait_for_client_gone(timeout=10)
         response = await ingest
         assert datetime.now(UTC) < job.expires_at - timedelta(seconds=10)
-        assert response.status_code == 504, response.text  # the booth is not kept waiting
+        assert response.status_code == 409, response.text  # the booth is not kept waiting
+        assert response.json()["error"]["code"] == "cancelled"
         done = await worker_is_done_with(svc, str(job.id))
         assert done.failure_reason is FailureReason.CANCELLED
         assert fake.requests == [gone]

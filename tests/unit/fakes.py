@@ -48,6 +48,7 @@ from domain.errors import (
     PayloadTooLarge,
     ProviderFailed,
     ServiceUnavailable,
+    StorageUnavailable,
     UnsupportedMediaType,
 )
 from domain.job import FailureReason, Job, JobResult, JobStatus, Payload
@@ -306,12 +307,14 @@ class InMemoryJobRepository:
         self.rows[job_id] = job.finalize_success(result, inline_base64, now=now)
         return True
 
-    async def finalize_failure(self, job_id: UUID, reason: FailureReason, *, now: datetime) -> bool:
+    async def finalize_failure(
+        self, job_id: UUID, reason: FailureReason, *, now: datetime, detail: str | None = None
+    ) -> bool:
         await self._enter("finalize_failure")
         job = self.rows.get(job_id)
         if job is None or job.is_finalized:
             return False
-        self.rows[job_id] = job.finalize_failure(reason, now=now)
+        self.rows[job_id] = job.finalize_failure(reason, now=now, detail=detail)
         return True
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
@@ -621,6 +624,39 @@ class InMemoryMediaStorage:
         ]
 
 
+class FullMediaStorage(InMemoryMediaStorage):
+    """A media root whose ``full`` areas refuse every write as a full disk does (the real
+    adapter turns ``ENOSPC`` into ``StorageUnavailable``); reads and deletes still work.
+    ``read_only=True`` refuses as a read-only mount does (``EROFS``)."""
+
+    def __init__(self, clock: FakeClock, *, full: Iterable[MediaArea] = ()) -> None:
+        super().__init__(clock)
+        self.full = set(full)
+        self.read_only = False
+        self.refused: list[MediaArea] = []
+
+    def _refuse(self, area: MediaArea) -> None:
+        self.refused.append(area)
+        if self.read_only:
+            raise StorageUnavailable("storage not writable", {"storage": "not_writable"})
+        raise StorageUnavailable("storage full", {"storage": "full"})
+
+    async def save_stream(
+        self, area: MediaArea, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> StoredFile:
+        if area in self.full:
+            async for _ in chunks:  # the upload is read until the first write fails
+                break
+            self._refuse(area)
+        return await super().save_stream(area, chunks, max_bytes=max_bytes)
+
+    async def save_bytes(self, area: MediaArea, data: bytes, *, mime: str) -> StoredFile:
+        if area in self.full:
+            await asyncio.sleep(0)
+            self._refuse(area)
+        return await super().save_bytes(area, data, mime=mime)
+
+
 async def chunks_of(data: bytes, size: int = 1024) -> AsyncIterator[bytes]:
     """An upload as the HTTP layer streams it."""
     for start in range(0, len(data), size):
@@ -848,13 +884,41 @@ def ingest_command(
     photo: bytes = JPEG,
     client: str = "10.0.0.7",
     metadata: Mapping[str, str] | None = None,
-    declared_sha256: str | None = None,
+    declared_hash: str | None = None,
 ) -> IngestCommand:
     return IngestCommand(
         slot_id=slot_id,
         password=password,
         photo=chunks_of(photo),
         client=client,
-        declared_sha256=declared_sha256,
+        declared_hash=declared_hash,
         metadata=dict(metadata or {}),
     )
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCallRecord:
+    provider: str
+    outcome: str
+    seconds: float | None
+    slot_id: str | None
+
+
+class RecordingMetrics:
+    """``ProviderCallObserver`` that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.provider_calls: list[ProviderCallRecord] = []
+
+    def provider_call(
+        self,
+        provider: str,
+        outcome: str,
+        seconds: float | None = None,
+        *,
+        slot_id: str | None = None,
+    ) -> None:
+        self.provider_calls.append(ProviderCallRecord(provider, outcome, seconds, slot_id))

@@ -149,12 +149,28 @@ def test_impossible_timeout_bounds_are_refused(low: str, high: str) -> None:
 
 
 def test_provider_concurrency_maps_each_provider_to_its_limit() -> None:
-    assert load_settings({}).provider_concurrency == {"local": 4, "gemini": 4, "turbotext": 2}
-    settings = load_settings({f"{P}GEMINI_CONCURRENCY": "7", f"{P}TURBOTEXT_CONCURRENCY": "1"})
-    assert settings.provider_concurrency == {"local": 4, "gemini": 7, "turbotext": 1}
+    assert load_settings({}).provider_concurrency == {
+        "local": 4,
+        "gemini": 4,
+        "turbotext": 2,
+        "openai": 15,
+    }
+    settings = load_settings(
+        {
+            f"{P}GEMINI_CONCURRENCY": "7",
+            f"{P}TURBOTEXT_CONCURRENCY": "1",
+            f"{P}OPENAI_CONCURRENCY": "3",
+        }
+    )
+    assert settings.provider_concurrency == {
+        "local": 4,
+        "gemini": 7,
+        "turbotext": 1,
+        "openai": 3,
+    }
 
 
-@pytest.mark.parametrize("provider", ["LOCAL", "GEMINI", "TURBOTEXT"])
+@pytest.mark.parametrize("provider", ["LOCAL", "GEMINI", "TURBOTEXT", "OPENAI"])
 def test_a_provider_concurrency_below_one_is_refused_by_name(provider: str) -> None:
     with pytest.raises(InvalidConfiguration, match=f"{P}{provider}_CONCURRENCY"):
         load_settings({f"{P}{provider}_CONCURRENCY": "0"})
@@ -183,8 +199,10 @@ def test_provider_settings_default_to_the_real_services_without_keys() -> None:
 
     assert settings.gemini_base_url == "https://generativelanguage.googleapis.com"
     assert settings.turbotext_base_url == "https://www.turbotext.ru"
+    assert settings.openai_base_url == "https://api.openai.com"
     assert (settings.gemini_api_key, settings.turbotext_api_key) == (None, None)
-    assert settings.provider_concurrency == {"local": 4, "gemini": 4, "turbotext": 2}
+    assert settings.openai_api_key is None
+    assert settings.provider_concurrency["openai"] == 15  # every slot at once
     assert settings.turbotext_poll_interval_sec == 2.5
     assert settings.gemini_no_image_attempts == 3
 
@@ -206,7 +224,9 @@ def test_provider_settings_are_read_from_the_environment() -> None:
     assert settings.provider_concurrency["gemini"] == 1
 
 
-@pytest.mark.parametrize("name", ["PUBLIC_BASE_URL", "GEMINI_BASE_URL", "TURBOTEXT_BASE_URL"])
+@pytest.mark.parametrize(
+    "name", ["PUBLIC_BASE_URL", "GEMINI_BASE_URL", "TURBOTEXT_BASE_URL", "OPENAI_BASE_URL"]
+)
 @pytest.mark.parametrize("value", ["ftp://files.example", "photos.example.com", "https://"])
 def test_service_urls_must_be_http_urls(name: str, value: str) -> None:
     with pytest.raises(InvalidConfiguration) as refused:
@@ -219,6 +239,7 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
         {
             f"{P}GEMINI_API_KEY": "AIza-very-secret",
             f"{P}TURBOTEXT_API_KEY": "tt-very-secret",
+            f"{P}OPENAI_API_KEY": "sk-very-secret",
             f"{P}INGEST_PASSWORD": "booth-very-secret",
             f"{P}DATABASE_URL": "postgresql://u:db-very-secret@db/x",
             f"{P}PUBLIC_BASE_URL": "https://photos.example.com",
@@ -228,5 +249,6 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
     shown = repr(settings)
     assert "very-secret" not in shown
     assert "gemini_api_key='***'" in shown and "turbotext_api_key='***'" in shown
+    assert "openai_api_key='***'" in shown
     assert "https://photos.example.com" in shown  # the rest stays readable
     assert "turbotext_api_key=None" in repr(load_settings({}))

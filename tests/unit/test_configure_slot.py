@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 from fakes import FakeClock, InMemorySlotRepository, InMemoryTemplateRepository, make_slot
+from operator_fakes import InMemoryAuditLog
 
 from application.configure_slot import ConfigureSlot, SlotChanges
 from domain.errors import ConcurrentModification, InvalidConfiguration, SlotNotFound
@@ -18,17 +19,33 @@ PUBLIC_URL = "https://booth.example.com"
 
 
 @pytest.fixture
+def audit() -> InMemoryAuditLog:
+    return InMemoryAuditLog()
+
+
+@pytest.fixture
 def configure(
-    slots: InMemorySlotRepository, templates: InMemoryTemplateRepository, clock: FakeClock
+    slots: InMemorySlotRepository,
+    templates: InMemoryTemplateRepository,
+    clock: FakeClock,
+    audit: InMemoryAuditLog,
 ) -> ConfigureSlot:
-    return ConfigureSlot(slots=slots, templates=templates, clock=clock, public_base_url=PUBLIC_URL)
+    return ConfigureSlot(
+        slots=slots, templates=templates, clock=clock, audit=audit, public_base_url=PUBLIC_URL
+    )
 
 
 @pytest.fixture
 def configure_without_url(
     slots: InMemorySlotRepository, templates: InMemoryTemplateRepository, clock: FakeClock
 ) -> ConfigureSlot:
-    return ConfigureSlot(slots=slots, templates=templates, clock=clock, public_base_url=None)
+    return ConfigureSlot(
+        slots=slots,
+        templates=templates,
+        clock=clock,
+        audit=InMemoryAuditLog(),
+        public_base_url=None,
+    )
 
 
 async def test_a_valid_change_is_saved_with_a_new_version(
@@ -38,6 +55,7 @@ async def test_a_valid_change_is_saved_with_a_new_version(
 
     updated = await configure(
         SlotChanges(
+            actor="ann",
             slot_id="slot-002",
             name="  Watercolour  ",
             provider="gemini",
@@ -61,7 +79,7 @@ async def test_a_valid_change_is_saved_with_a_new_version(
 
 async def test_an_unknown_slot_is_not_found(configure: ConfigureSlot) -> None:
     with pytest.raises(SlotNotFound):
-        await configure(SlotChanges(slot_id="slot-016", name="x"))
+        await configure(SlotChanges(actor="ann", slot_id="slot-016", name="x"))
 
 
 @pytest.mark.parametrize(
@@ -101,7 +119,7 @@ async def test_validation_errors_name_the_field(
     before = slots.rows["slot-001"]
 
     with pytest.raises(InvalidConfiguration) as refused:
-        await configure(SlotChanges(slot_id="slot-001", **changes))
+        await configure(SlotChanges(actor="ann", slot_id="slot-001", **changes))
 
     assert refused.value.details["field"] == field
     assert words in refused.value.message
@@ -112,12 +130,12 @@ async def test_an_inactive_slot_may_be_saved_half_configured(
     configure: ConfigureSlot, slots: InMemorySlotRepository
 ) -> None:
     updated = await configure(
-        SlotChanges(slot_id="slot-002", provider="gemini", operation="style_transfer")
+        SlotChanges(actor="ann", slot_id="slot-002", provider="gemini", operation="style_transfer")
     )
     assert not updated.is_active and updated.settings == {}
 
     with pytest.raises(InvalidConfiguration) as refused:
-        await configure(SlotChanges(slot_id="slot-002", is_active=True))
+        await configure(SlotChanges(actor="ann", slot_id="slot-002", is_active=True))
     assert refused.value.details["field"] == "prompt"
     assert not slots.rows["slot-002"].is_active
 
@@ -129,6 +147,7 @@ async def test_a_missing_template_is_refused(
     with pytest.raises(InvalidConfiguration) as refused:
         await configure(
             SlotChanges(
+                actor="ann",
                 slot_id="slot-002",
                 operation="overlay",
                 settings={"overlay_template_id": str(missing)},
@@ -143,6 +162,7 @@ async def test_an_existing_template_is_accepted(
 ) -> None:
     updated = await configure(
         SlotChanges(
+            actor="ann",
             slot_id="slot-002",
             operation="overlay",
             settings={"overlay_template_id": str(overlay.id)},
@@ -156,6 +176,7 @@ async def test_turbotext_cannot_be_activated_without_a_public_base_url(
     configure_without_url: ConfigureSlot, configure: ConfigureSlot, slots: InMemorySlotRepository
 ) -> None:
     changes = SlotChanges(
+        actor="ann",
         slot_id="slot-002",
         provider="turbotext",
         operation="image_edit",
@@ -170,6 +191,7 @@ async def test_turbotext_cannot_be_activated_without_a_public_base_url(
 
     inactive = await configure_without_url(
         SlotChanges(
+            actor="ann",
             slot_id="slot-002",
             provider="turbotext",
             operation="image_edit",
@@ -177,15 +199,15 @@ async def test_turbotext_cannot_be_activated_without_a_public_base_url(
         )
     )
     assert inactive.provider == "turbotext" and not inactive.is_active
-    assert (await configure(SlotChanges(slot_id="slot-002", is_active=True))).is_active
+    assert (await configure(SlotChanges(actor="ann", slot_id="slot-002", is_active=True))).is_active
 
 
 async def test_a_concurrent_change_is_refused_and_the_first_one_kept(
     configure: ConfigureSlot, slots: InMemorySlotRepository
 ) -> None:
     outcomes = await asyncio.gather(
-        configure(SlotChanges(slot_id="slot-001", name="First")),
-        configure(SlotChanges(slot_id="slot-001", name="Second")),
+        configure(SlotChanges(actor="ann", slot_id="slot-001", name="First")),
+        configure(SlotChanges(actor="ann", slot_id="slot-001", name="Second")),
         return_exceptions=True,
     )
 
@@ -203,7 +225,7 @@ async def test_changing_the_provider_resets_its_settings(
     )  # fmt: skip
 
     updated = await configure(
-        SlotChanges(slot_id="slot-005", provider="turbotext", operation=operation)
+        SlotChanges(actor="ann", slot_id="slot-005", provider="turbotext", operation=operation)
     )
 
     assert updated.provider == "turbotext"
@@ -216,6 +238,7 @@ async def test_given_settings_are_used_when_the_provider_changes(
 ) -> None:
     updated = await configure(
         SlotChanges(
+            actor="ann",
             slot_id="slot-001",
             provider="gemini",
             operation="image_edit",
@@ -228,7 +251,9 @@ async def test_given_settings_are_used_when_the_provider_changes(
 async def test_keeping_the_provider_keeps_the_settings(
     configure: ConfigureSlot, slots: InMemorySlotRepository
 ) -> None:
-    updated = await configure(SlotChanges(slot_id="slot-003", provider="turbotext", name="TT"))
+    updated = await configure(
+        SlotChanges(actor="ann", slot_id="slot-003", provider="turbotext", name="TT")
+    )
     assert updated.settings == slots.rows["slot-003"].settings == {"prompt": "x"}
 
 
@@ -239,10 +264,12 @@ async def test_a_provider_without_its_api_key_cannot_be_activated(
         slots=slots,
         templates=templates,
         clock=clock,
+        audit=InMemoryAuditLog(),
         public_base_url=PUBLIC_URL,
         unconfigured_providers={"gemini": "set PHOTOCHANGER_GEMINI_API_KEY"},
     )
     changes = SlotChanges(
+        actor="ann",
         slot_id="slot-002",
         provider="gemini",
         operation="image_edit",
@@ -259,6 +286,7 @@ async def test_a_provider_without_its_api_key_cannot_be_activated(
     assert (prepared.provider, prepared.is_active) == ("gemini", False)
     turbotext = await configure(
         SlotChanges(
+            actor="ann",
             slot_id="slot-003",
             provider="turbotext",
             operation="image_edit",
@@ -267,3 +295,38 @@ async def test_a_provider_without_its_api_key_cannot_be_activated(
         )
     )
     assert turbotext.is_active  # only the provider without a key is refused
+
+
+async def test_a_saved_change_is_audited_with_who_and_before_after(
+    configure: ConfigureSlot, slots: InMemorySlotRepository, audit: InMemoryAuditLog
+) -> None:
+    before = slots.rows["slot-002"]
+
+    updated = await configure(
+        SlotChanges(slot_id="slot-002", name="Old times", operation="sepia", actor="ann")
+    )
+
+    [entry] = audit.entries
+    assert (entry.actor, entry.action, entry.target) == ("ann", "slot.update", "slot-002")
+    assert entry.at == updated.updated_at
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["name"], entry.before["operation"]) == (before.name, before.operation)
+    assert (entry.after["name"], entry.after["operation"]) == ("Old times", "sepia")
+    assert entry.after["settings"] == dict(updated.settings)
+    assert entry.after["is_active"] is updated.is_active
+
+
+async def test_refused_and_lost_changes_leave_no_audit_entry(
+    configure: ConfigureSlot, audit: InMemoryAuditLog
+) -> None:
+    with pytest.raises(InvalidConfiguration):
+        await configure(SlotChanges(slot_id="slot-001", name="  ", actor="ann"))
+    with pytest.raises(SlotNotFound):
+        await configure(SlotChanges(slot_id="slot-016", name="x", actor="ann"))
+    await asyncio.gather(
+        configure(SlotChanges(slot_id="slot-001", name="First", actor="ann")),
+        configure(SlotChanges(slot_id="slot-001", name="Second", actor="bob")),
+        return_exceptions=True,
+    )
+
+    assert [(e.actor, e.after and e.after["name"]) for e in audit.entries] == [("ann", "First")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import PASSWORD, InMemorySettingsRepository, PlainPasswordHasher
+from fakes import PASSWORD, FakeClock, InMemorySettingsRepository, PlainPasswordHasher
+from operator_fakes import InMemoryAuditLog
 
 from application.ingest_password import (
     MIN_PASSWORD_LENGTH,
@@ -17,17 +18,28 @@ from domain.errors import InvalidConfiguration
 
 
 @pytest.fixture
+def audit() -> InMemoryAuditLog:
+    return InMemoryAuditLog()
+
+
+@pytest.fixture
 def set_password(
-    settings_repo: InMemorySettingsRepository, hasher: PlainPasswordHasher
+    settings_repo: InMemorySettingsRepository,
+    hasher: PlainPasswordHasher,
+    audit: InMemoryAuditLog,
+    clock: FakeClock,
 ) -> SetIngestPassword:
-    return SetIngestPassword(settings=settings_repo, hasher=hasher)
+    return SetIngestPassword(settings=settings_repo, hasher=hasher, audit=audit, clock=clock)
 
 
 @pytest.fixture
 def ensure(
-    settings_repo: InMemorySettingsRepository, hasher: PlainPasswordHasher
+    settings_repo: InMemorySettingsRepository,
+    hasher: PlainPasswordHasher,
+    audit: InMemoryAuditLog,
+    clock: FakeClock,
 ) -> EnsureIngestPassword:
-    return EnsureIngestPassword(settings=settings_repo, hasher=hasher)
+    return EnsureIngestPassword(settings=settings_repo, hasher=hasher, audit=audit, clock=clock)
 
 
 @pytest.fixture
@@ -40,13 +52,13 @@ async def test_setting_a_password_stores_only_its_hash(
     settings_repo: InMemorySettingsRepository,
     hasher: PlainPasswordHasher,
 ) -> None:
-    await set_password("rotated-pass", updated_by="admin:ann")
+    await set_password("rotated-pass", actor="ann")
 
     stored = settings_repo.password_hash
     assert stored is not None and stored != "rotated-pass"
     assert await hasher.verify("rotated-pass", stored)
     assert not await hasher.verify(PASSWORD, stored)
-    assert settings_repo.password_updated_by == "admin:ann"
+    assert settings_repo.password_updated_by == "ann"
 
 
 @pytest.mark.parametrize("password", ["", "short", "x" * (MIN_PASSWORD_LENGTH - 1)])
@@ -58,7 +70,7 @@ async def test_a_short_password_is_refused_and_the_old_one_kept(
     before = settings_repo.password_hash
 
     with pytest.raises(InvalidConfiguration) as refused:
-        await set_password(password)
+        await set_password(password, actor="cli")
 
     assert refused.value.details["field"] == "password"
     assert str(MIN_PASSWORD_LENGTH) in refused.value.message
@@ -70,7 +82,7 @@ async def test_the_minimum_length_itself_is_accepted(
     settings_repo: InMemorySettingsRepository,
     hasher: PlainPasswordHasher,
 ) -> None:
-    await set_password("x" * MIN_PASSWORD_LENGTH)
+    await set_password("x" * MIN_PASSWORD_LENGTH, actor="cli")
     assert settings_repo.password_hash is not None
     assert await hasher.verify("x" * MIN_PASSWORD_LENGTH, settings_repo.password_hash)
 
@@ -121,9 +133,13 @@ async def test_without_environment_the_stored_password_is_kept(
 
 
 async def test_a_first_start_generates_a_password_once(
-    empty_settings: InMemorySettingsRepository, hasher: PlainPasswordHasher
+    empty_settings: InMemorySettingsRepository,
+    hasher: PlainPasswordHasher,
+    audit: InMemoryAuditLog,
 ) -> None:
-    ensure = EnsureIngestPassword(settings=empty_settings, hasher=hasher)
+    ensure = EnsureIngestPassword(
+        settings=empty_settings, hasher=hasher, audit=audit, clock=FakeClock()
+    )
 
     first = await ensure(None)
 
@@ -133,12 +149,20 @@ async def test_a_first_start_generates_a_password_once(
     assert await hasher.verify(first.generated, empty_settings.password_hash)
     assert empty_settings.password_updated_by == "first-start"
     assert await ensure(None) == PasswordProvisioning(generated=None, source="existing")
+    assert [(e.actor, e.action, e.after) for e in audit.entries] == [
+        ("first-start", "ingest_password.change", {"password": "changed"})
+    ]
 
 
 async def test_two_processes_starting_at_once_generate_one_password(
-    empty_settings: InMemorySettingsRepository, hasher: PlainPasswordHasher
+    empty_settings: InMemorySettingsRepository,
+    hasher: PlainPasswordHasher,
+    audit: InMemoryAuditLog,
 ) -> None:
-    processes = [EnsureIngestPassword(settings=empty_settings, hasher=hasher) for _ in range(2)]
+    processes = [
+        EnsureIngestPassword(settings=empty_settings, hasher=hasher, audit=audit, clock=FakeClock())
+        for _ in range(2)
+    ]
 
     outcomes = await asyncio.gather(*(ensure(None) for ensure in processes))
 
@@ -147,3 +171,36 @@ async def test_two_processes_starting_at_once_generate_one_password(
     assert sorted(o.source for o in outcomes) == ["existing", "generated"]
     assert empty_settings.password_hash is not None
     assert await hasher.verify(generated[0], empty_settings.password_hash)
+
+
+async def test_a_change_is_audited_without_the_password_or_its_hash(
+    set_password: SetIngestPassword,
+    settings_repo: InMemorySettingsRepository,
+    audit: InMemoryAuditLog,
+    clock: FakeClock,
+) -> None:
+    await set_password("rotated-pass", actor="ann")
+    with pytest.raises(InvalidConfiguration):
+        await set_password("short", actor="bob")  # refused: not audited
+
+    [entry] = audit.entries
+    assert (entry.actor, entry.action, entry.target, entry.at) == (
+        "ann",
+        "ingest_password.change",
+        "ingest_password",
+        clock.now(),
+    )
+    assert entry.before is None and entry.after == {"password": "changed"}
+    assert settings_repo.password_hash is not None
+    assert "rotated-pass" not in repr(entry) and settings_repo.password_hash not in repr(entry)
+
+
+async def test_the_environment_password_is_audited_only_when_it_changes_the_hash(
+    ensure: EnsureIngestPassword, audit: InMemoryAuditLog
+) -> None:
+    await ensure(PASSWORD)  # already stored: nothing changes
+    await ensure("from-the-env-1")
+
+    assert [(e.actor, e.action) for e in audit.entries] == [
+        ("environment", "ingest_password.change")
+    ]

@@ -66,10 +66,16 @@ def test_job_status_values() -> None:
 
 
 def test_failure_reason_values() -> None:
-    assert {r.value for r in FailureReason} == {"timeout", "provider_error", "cancelled"}
+    assert {r.value for r in FailureReason} == {
+        "timeout",
+        "provider_error",
+        "cancelled",
+        "storage_error",
+    }
     assert FailureReason("timeout") is FailureReason.TIMEOUT
     assert FailureReason("provider_error") is FailureReason.PROVIDER_ERROR
     assert FailureReason("cancelled") is FailureReason.CANCELLED
+    assert FailureReason("storage_error") is FailureReason.STORAGE_ERROR
 
 
 # --- a new job ---------------------------------------------------------------------------------

@@ -112,6 +112,7 @@ async def test_provider_failure_finalizes_provider_error(
 
     final = jobs.rows[job.id]
     assert final.is_finalized and final.failure_reason is FailureReason.PROVIDER_ERROR
+    assert final.failure_detail == "HTTP 503 from the provider"  # for the operator's job view
     assert final.result is None and final.result_inline_base64 is None
     assert storage.paths(MediaArea.RESULTS) == set()
     _assert_payload_gone(job, jobs, storage)

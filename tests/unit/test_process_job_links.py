@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PUBLIC_BASE_URL
 from fakes import (
     JPEG,
     PNG,
@@ -23,6 +22,7 @@ from fakes import (
 from application.ports import InputImage, ProviderInput
 from application.process_job import Outcome, ProcessJob
 from application.public_links import PublishInputs
+from conftest import PUBLIC_BASE_URL
 from domain.job import FailureReason
 from domain.media import MediaArea, TemplateMedia
 from domain.settings import AppSettings

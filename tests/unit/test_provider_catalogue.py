@@ -35,6 +35,18 @@ MINIMAL: dict[tuple[str, str], dict[str, Any]] = {
     ("turbotext", "image_edit"): {"prompt": "watercolour"},
     ("turbotext", "style_transfer"): {"prompt": "oil", "style_template_id": TEMPLATE},
     ("turbotext", "identity_transfer"): {"face_template_id": TEMPLATE},
+    ("openai", "image_edit"): {"prompt": "watercolour"},
+    ("openai", "style_transfer"): {"prompt": "oil", "style_template_id": TEMPLATE},
+    ("openai", "identity_transfer"): {"face_template_id": TEMPLATE, "prompt": "swap"},
+}
+OPENAI_OPTIONS = {
+    "model",
+    "size",
+    "quality",
+    "output_format",
+    "output_compression",
+    "input_fidelity",
+    "background",
 }
 REQUIRED_CASES = [
     pytest.param(p, o, key, id=f"{p}/{o}/{key}")
@@ -60,7 +72,7 @@ def refused(
 
 
 def test_known_providers() -> None:
-    assert set(PROVIDERS) == {"local", "gemini", "turbotext"}
+    assert set(PROVIDERS) == {"local", "gemini", "turbotext", "openai"}
     for name, spec in PROVIDERS.items():
         assert spec.name == name
         assert provider_spec(name) is spec
@@ -122,6 +134,7 @@ def test_specs_are_immutable() -> None:
         ("local", {"grayscale", "sepia", "overlay"}),
         ("gemini", {"image_edit", "style_transfer", "identity_transfer"}),
         ("turbotext", {"image_edit", "style_transfer", "identity_transfer"}),
+        ("openai", {"image_edit", "style_transfer", "identity_transfer"}),
     ],
 )
 def test_operations_per_provider(provider: str, operations: set[str]) -> None:
@@ -134,9 +147,9 @@ def test_operations_per_provider(provider: str, operations: set[str]) -> None:
         ("local", "grayscale", set(), {"delay_ms"}),
         ("local", "sepia", set(), {"delay_ms"}),
         ("local", "overlay", {"overlay_template_id"}, {"delay_ms"}),
-        ("gemini", "image_edit", {"prompt"}, {"model"}),
-        ("gemini", "style_transfer", {"prompt", "style_template_id"}, {"model"}),
-        ("gemini", "identity_transfer", {"face_template_id"}, {"prompt", "model"}),
+        ("gemini", "image_edit", {"prompt"}, {"model", "image_config"}),
+        ("gemini", "style_transfer", {"prompt", "style_template_id"}, {"model", "image_config"}),
+        ("gemini", "identity_transfer", {"face_template_id"}, {"prompt", "model", "image_config"}),
         (
             "turbotext",
             "image_edit",
@@ -145,6 +158,9 @@ def test_operations_per_provider(provider: str, operations: set[str]) -> None:
         ),
         ("turbotext", "style_transfer", {"prompt", "style_template_id"}, set()),
         ("turbotext", "identity_transfer", {"face_template_id"}, {"face_restore"}),
+        ("openai", "image_edit", {"prompt"}, OPENAI_OPTIONS),
+        ("openai", "style_transfer", {"prompt", "style_template_id"}, OPENAI_OPTIONS),
+        ("openai", "identity_transfer", {"face_template_id", "prompt"}, OPENAI_OPTIONS),
     ],
 )
 def test_required_and_optional_settings(
@@ -167,6 +183,9 @@ def test_required_and_optional_settings(
         ("turbotext", "image_edit", ()),
         ("turbotext", "style_transfer", ("style_template_id",)),
         ("turbotext", "identity_transfer", ("face_template_id",)),
+        ("openai", "image_edit", ()),
+        ("openai", "style_transfer", ("style_template_id",)),
+        ("openai", "identity_transfer", ("face_template_id",)),
     ],
 )
 def test_template_fields(provider: str, operation: str, templates: tuple[str, ...]) -> None:
@@ -199,7 +218,7 @@ def test_unknown_provider_is_named_with_the_known_ones(name: str) -> None:
     with pytest.raises(InvalidConfiguration) as caught:
         provider_spec(name)
     assert f"unknown provider {name!r}" in caught.value.message
-    assert "known: gemini, local, turbotext" in caught.value.message
+    assert "known: gemini, local, openai, turbotext" in caught.value.message
     assert caught.value.details == {"field": "provider"}
 
 

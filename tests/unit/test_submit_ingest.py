@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -41,7 +42,9 @@ from domain.deadlines import (
 from domain.errors import (
     DeadlineExpired,
     InvalidPassword,
+    JobCancelled,
     PayloadTooLarge,
+    PhotoChangerError,
     ProviderFailed,
     RateLimited,
     SlotNotFound,
@@ -395,14 +398,24 @@ async def test_provider_error_is_reported_as_provider_failed(
     assert failed.value.details == {"job_id": str(job.id)}
 
 
-@pytest.mark.parametrize("reason", [FailureReason.TIMEOUT, FailureReason.CANCELLED])
-async def test_a_job_finalized_without_result_elsewhere_answers_timeout(
-    submit_ingest: SubmitIngest, worker: ScriptedWorker, reason: FailureReason
+@pytest.mark.parametrize(
+    ("reason", "error"),
+    [(FailureReason.TIMEOUT, DeadlineExpired), (FailureReason.CANCELLED, JobCancelled)],
+)
+async def test_a_job_finalized_without_result_elsewhere_answers_its_reason(
+    submit_ingest: SubmitIngest,
+    worker: ScriptedWorker,
+    reason: FailureReason,
+    error: type[PhotoChangerError],
 ) -> None:
+    """A cancelled job is not a slow provider: the booth hears ``cancelled``, not ``timeout``."""
     submitting = asyncio.create_task(submit_ingest(ingest_command()))
-    await worker.fail(await worker.claim(), reason)
-    with pytest.raises(DeadlineExpired):
+    job = await worker.claim()
+    await worker.fail(job, reason)
+    with pytest.raises(error) as raised:
         await finished(submitting)
+    assert type(raised.value) is error
+    assert raised.value.details == {"job_id": str(job.id)}
 
 
 async def test_delivery_takes_the_inline_result_out_of_the_row(
@@ -421,10 +434,12 @@ async def test_delivery_takes_the_inline_result_out_of_the_row(
 async def test_a_declared_hash_mismatch_is_not_fatal(
     submit_ingest: SubmitIngest, worker: ScriptedWorker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    submitting = asyncio.create_task(submit_ingest(ingest_command(declared_sha256="0" * 64)))
+    submitting = asyncio.create_task(submit_ingest(ingest_command(declared_hash="0" * 64)))
     await worker.succeed(await worker.claim())
     assert (await finished(submitting)).image == RESULT_PNG
-    assert "declared hash does not match" in caplog.text
+    assert submit_ingest.hash_mismatches == {"mismatch": 1}
+    noted = [r.levelno for r in caplog.records if "declared hash" in r.getMessage()]
+    assert all(level == logging.DEBUG for level in noted), "a debug line, never a warning"
 
 
 async def test_a_request_that_goes_away_leaves_its_job_to_the_worker(

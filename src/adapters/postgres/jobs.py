@@ -14,7 +14,7 @@ from uuid import UUID
 
 from adapters.postgres.pool import Pool, execute, fetch_all, fetch_one
 from adapters.postgres.rows import job_from_row, job_params, result_params
-from domain.job import FailureReason, Job, JobResult
+from domain.job import FailureReason, Job, JobResult, failure_detail
 
 ADD_IF_CAPACITY = """
 INSERT INTO job (
@@ -22,7 +22,7 @@ INSERT INTO job (
     finalized_at, expires_at, payload_path, payload_mime, payload_size_bytes, payload_sha256,
     payload_expires_at, metadata, provider_job_reference, result_file_path, result_mime_type,
     result_size_bytes, result_checksum, result_expires_at, result_inline_base64, lease_owner,
-    lease_expires_at, attempts, result_retention_sec, created_at, updated_at
+    lease_expires_at, attempts, result_retention_sec, created_at, updated_at, is_test
 )
 SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)s,
        %(is_finalized)s, %(failure_reason)s, %(finalized_at)s, %(expires_at)s,
@@ -31,7 +31,7 @@ SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)
        %(result_file_path)s, %(result_mime_type)s, %(result_size_bytes)s,
        %(result_checksum)s, %(result_expires_at)s, %(result_inline_base64)s,
        %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(result_retention_sec)s,
-       %(created_at)s, %(updated_at)s
+       %(created_at)s, %(updated_at)s, %(is_test)s
 WHERE photochanger_admit_job(%(max_unfinished)s)  -- exact limit, one round trip (0003)
 """
 
@@ -88,8 +88,8 @@ RETURNING id
 
 FINALIZE_FAILURE = """
 UPDATE job
-SET is_finalized = true, failure_reason = %(reason)s, finalized_at = %(now)s,
-    updated_at = %(now)s, lease_owner = NULL, lease_expires_at = NULL
+SET is_finalized = true, failure_reason = %(reason)s, failure_detail = %(detail)s,
+    finalized_at = %(now)s, updated_at = %(now)s, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = %(id)s AND NOT is_finalized
 RETURNING id
 """
@@ -197,8 +197,15 @@ class PostgresJobRepository:
         params = {"id": job_id, "now": now, "inline": inline_base64, **result_params(result)}
         return await fetch_one(self._pool, FINALIZE_SUCCESS, params) is not None
 
-    async def finalize_failure(self, job_id: UUID, reason: FailureReason, *, now: datetime) -> bool:
-        params = {"id": job_id, "now": now, "reason": reason.value}
+    async def finalize_failure(
+        self, job_id: UUID, reason: FailureReason, *, now: datetime, detail: str | None = None
+    ) -> bool:
+        params = {
+            "id": job_id,
+            "now": now,
+            "reason": reason.value,
+            "detail": failure_detail(detail),
+        }
         return await fetch_one(self._pool, FINALIZE_FAILURE, params) is not None
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:

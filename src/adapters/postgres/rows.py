@@ -69,6 +69,8 @@ def job_from_row(row: Row) -> Job:
         lease_expires_at=utc_or_none(row["lease_expires_at"]),
         attempts=row["attempts"],
         result_retention_sec=row["result_retention_sec"],
+        is_test=row["is_test"],
+        failure_detail=row["failure_detail"],
     )
 
 
@@ -99,6 +101,7 @@ def job_params(job: Job) -> dict[str, Any]:
         "lease_expires_at": job.lease_expires_at,
         "attempts": job.attempts,
         "result_retention_sec": job.result_retention_sec,
+        "is_test": job.is_test,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }

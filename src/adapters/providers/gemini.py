@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -38,6 +39,10 @@ MAX_REQUEST_BYTES = 20 * 1024 * 1024
 _REDACTED = "[redacted]"
 
 
+def _ignore_no_image(request: ProviderInput) -> None:
+    return None
+
+
 class GeminiProvider:
     """``ProviderAdapter`` for provider ``gemini``."""
 
@@ -50,6 +55,7 @@ class GeminiProvider:
         client: httpx.AsyncClient | None = None,
         no_image_attempts: int = 3,
         retry_pause_seconds: float = 0.5,
+        on_no_image: Callable[[ProviderInput], None] = _ignore_no_image,
     ) -> None:
         if no_image_attempts < 1:
             raise ValueError("no_image_attempts must be at least 1")
@@ -60,6 +66,7 @@ class GeminiProvider:
         self._owns_client = client is None
         self._attempts = no_image_attempts
         self._pause = max(retry_pause_seconds, 0.0)
+        self._on_no_image = on_no_image  # counts each answer without an image (metrics)
 
     def __repr__(self) -> str:  # the key must not show up in a traceback's locals
         return f"GeminiProvider(base_url={self._base_url!r})"
@@ -108,7 +115,9 @@ class GeminiProvider:
                 return parse_response(raw)
             except NoImage as exc:
                 last = exc
-                logger.warning(
+                self._on_no_image(request)
+                # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
+                logger.info(
                     "Gemini job %s: no image (attempt %d of %d, model %s): %s",
                     request.job_id,
                     attempt,
@@ -117,9 +126,7 @@ class GeminiProvider:
                     self._redact(exc.message),
                 )
             except ProviderFailed as exc:
-                message = self._redact(exc.message)
-                logger.warning("Gemini job %s: unusable answer: %s", request.job_id, message)
-                raise ProviderFailed(message, exc.details) from None
+                raise ProviderFailed(self._redact(exc.message), exc.details) from None
         assert last is not None
         raise ProviderFailed(
             f"Gemini returned no image {self._attempts} times (last: {self._redact(last.message)})",
@@ -136,13 +143,10 @@ class GeminiProvider:
             raise TimeoutError("Gemini did not answer before the job's deadline") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             message = self._redact(f"Gemini could not be reached: {type(exc).__name__}: {exc}")
-            logger.warning("Gemini job %s: %s", request.job_id, message)
             raise ProviderFailed(message, {"error": type(exc).__name__}) from None
         if status != httpx.codes.OK:
             error = error_from_response(status, raw)
-            message = self._redact(error.message)
-            logger.warning("Gemini job %s: %s", request.job_id, message)
-            raise ProviderFailed(message, error.details)
+            raise ProviderFailed(self._redact(error.message), error.details)
         return raw
 
     async def _exchange(self, url: str, content: bytes, http_timeout: float) -> tuple[int, bytes]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from application.ports import InputImage, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
+from domain.providers import GEMINI_ASPECT_RATIOS, GEMINI_IMAGE_SIZES
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
 API_KEY_HEADER = "x-goog-api-key"
@@ -168,11 +169,41 @@ def build_call(request: ProviderInput) -> GeminiCall:
                 {"setting": field},
             )
         parts.append(_inline(template, f"template {field}"))
-    body = {
-        "contents": [{"role": "user", "parts": parts}],
-        "generationConfig": {"responseModalities": ["IMAGE"]},
-    }
+    config: dict[str, Any] = {"responseModalities": ["IMAGE"]}
+    image_config = resolve_image_config(request.settings)
+    if image_config:
+        config["imageConfig"] = image_config
+    body = {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
     return GeminiCall(model=model, path=generate_content_path(model), body=body)
+
+
+# slot setting (image_config.*) -> generationConfig.imageConfig field, with allowed values
+_IMAGE_CONFIG_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "aspect_ratio": ("aspectRatio", GEMINI_ASPECT_RATIOS),
+    "image_size": ("imageSize", GEMINI_IMAGE_SIZES),
+}
+
+
+def resolve_image_config(settings: Mapping[str, Any]) -> dict[str, str]:
+    """``generationConfig.imageConfig`` from the slot's ``image_config`` (Gemini 3 image models:
+    output aspect ratio and resolution); empty when the slot sets none. Slots are validated on
+    save; this re-check keeps a hand-edited job snapshot from reaching Google."""
+    value = settings.get("image_config")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProviderFailed("Gemini image_config must be an object", {"setting": "image_config"})
+    config: dict[str, str] = {}
+    for name, setting in value.items():
+        known = _IMAGE_CONFIG_FIELDS.get(str(name))
+        if known is None or setting not in known[1]:
+            raise ProviderFailed(
+                f"Gemini setting image_config.{str(name)[:50]} = {str(setting)[:50]!r} is not "
+                "allowed",
+                {"setting": f"image_config.{str(name)[:50]}"},
+            )
+        config[known[0]] = setting
+    return config
 
 
 # --- response -----------------------------------------------------------------------------
@@ -219,7 +250,10 @@ def _model_text(parts: list[Any]) -> str:
 
 
 def parse_response(raw: bytes) -> ProviderOutput:
-    """The first image of the first candidate.
+    """The last image of the first candidate that is not a thought.
+
+    Gemini 3 image models "think" first: their answers may carry draft images and text marked
+    ``thought: true``, and text before the final image; the answer is the last real image.
 
     Raises ``NoImage`` when the model simply produced no image (worth another try) and
     ``ProviderFailed`` when the prompt or the answer was refused or the answer is unusable.
@@ -249,7 +283,7 @@ def parse_response(raw: bytes) -> ProviderOutput:
     parts = content.get("parts") if isinstance(content, Mapping) else None
     parts = parts if isinstance(parts, list) else []
     other_mimes: list[str] = []
-    for part in parts:
+    for part in reversed(parts):
         inline = _inline_part(part)
         if inline is None:
             continue

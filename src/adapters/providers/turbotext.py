@@ -131,7 +131,8 @@ class TurbotextProvider:
                     raise ProviderFailed(
                         f"{exc.message} ({failures} polls in a row)", exc.details
                     ) from None
-                log.warning(
+                # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
+                log.info(
                     "job %s: turbotext queue %s poll failed (%s); retrying",
                     request.job_id,
                     queueid,

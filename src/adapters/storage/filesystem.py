@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import uuid
@@ -25,6 +26,7 @@ from domain.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    StorageUnavailable,
     UnsupportedMediaType,
 )
 from domain.media import MediaArea, StoredFile
@@ -33,6 +35,9 @@ from domain.media import MediaArea, StoredFile
 # bounded memory.
 WRITE_BATCH_BYTES = 256 * 1024
 _AREAS = frozenset(area.value for area in MediaArea)
+# Write failures no retry can cure: they end the upload or the job at once (SPEC §4: 503).
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -69,7 +74,7 @@ class _TempFile:
         """Close and remove; safe to call more than once and after a failed write."""
         with contextlib.suppress(OSError):
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or left for the purge to collect
             self.path.unlink()
 
 
@@ -91,6 +96,26 @@ async def _io(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T
         raise ServiceUnavailable(
             "media storage is unavailable", {"reason": type(exc).__name__, "errno": exc.errno}
         ) from exc
+
+
+async def _write_io(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``_io`` for writes: a full or read-only disk becomes ``StorageUnavailable``."""
+    try:
+        return await asyncio.to_thread(func, *args, **kwargs)
+    except OSError as exc:
+        raise write_failure(exc) from exc
+
+
+def write_failure(exc: OSError) -> ServiceUnavailable:
+    """The domain error for a failed write: ``StorageUnavailable`` when the disk is full or
+    refuses writes, else the generic storage error. Error names only, never a path."""
+    if exc.errno in _FULL:
+        return StorageUnavailable("storage full", {"storage": "full"})
+    if exc.errno in _NOT_WRITABLE:
+        return StorageUnavailable("storage not writable", {"storage": "not_writable"})
+    return ServiceUnavailable(
+        "media storage is unavailable", {"reason": type(exc).__name__, "errno": exc.errno}
+    )
 
 
 class FilesystemMediaStorage:
@@ -123,12 +148,12 @@ class FilesystemMediaStorage:
                 batch += chunk
                 if len(batch) >= WRITE_BATCH_BYTES:
                     if temp is None:
-                        temp = await _io(_TempFile, directory)
-                    await _io(temp.write, bytes(batch))
+                        temp = await _write_io(_TempFile, directory)
+                    await _write_io(temp.write, bytes(batch))
                     batch.clear()
             if received == 0:
                 raise InvalidRequest("the uploaded file is empty")
-            return await _io(self._finish_upload, area, temp, bytes(batch))
+            return await _write_io(self._finish_upload, area, temp, bytes(batch))
         finally:
             # Synchronous on purpose: it must also run when the task is being cancelled.
             # After a successful commit the temp path is gone and this is a no-op.
@@ -176,7 +201,7 @@ class FilesystemMediaStorage:
                 sha256=temp.sha256.hexdigest(),
             )
 
-        return await _io(write)
+        return await _write_io(write)
 
     async def read(self, path: str) -> bytes:
         target = self._resolve(path)

@@ -3,6 +3,8 @@
 Pillow identifies the formats it decodes; HEIC/HEIF (which Pillow cannot open without a
 plugin) is recognised from the ISO-BMFF ``ftyp`` box. Anything else, including text named
 ``photo.jpg``, is not an image. Decompression bombs count as "not an acceptable image".
+For a stored file, :func:`sniff_image_file` also checks that the image is whole and of a
+usable size (``image_check``), so every upload is judged in this one place.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
+from adapters.storage.image_check import (
+    check_container,
+    check_dimensions,
+    check_heif_boxes,
+    container_format,
+    damaged,
+    max_pixels,
+    too_many_pixels,
+)
 from domain.media import extension_for_mime
 
 __all__ = ["extension_for_mime", "sniff_heif_brand", "sniff_image_file", "sniff_image_mime"]
@@ -59,22 +70,48 @@ def sniff_heif_brand(head: bytes) -> str | None:
     return None
 
 
-def _identify(fp: str | os.PathLike[str] | IO[bytes]) -> str | None:
-    """Let Pillow parse the header; unknown, broken or oversized images give None."""
+# Truncated or malformed headers surface as any of these.
+_HEADER_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+)
+
+
+def _pillow_header(fp: str | os.PathLike[str] | IO[bytes]) -> tuple[str, int, int] | None:
+    """Pillow's format and size from the header (no decode); None when Pillow cannot read it.
+    ``DecompressionBombError`` (past twice the pixel cap) propagates."""
     try:
         with Image.open(fp, formats=_PILLOW_FORMATS) as img:
             width, height = img.size
             image_format = img.format
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise
+    except _HEADER_ERRORS:
         return None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
-        return None  # truncated or malformed headers surface as any of these
+    mime = PILLOW_FORMAT_MIME.get(image_format or "")
+    return None if mime is None else (mime, width, height)
+
+
+def _identify(fp: str | os.PathLike[str] | IO[bytes]) -> str | None:
+    """Let Pillow parse the header; unknown, broken or oversized images give None."""
+    try:
+        header = _pillow_header(fp)
+    except Image.DecompressionBombError:
+        return None
+    if header is None:
+        return None
+    mime, width, height = header
     if width <= 0 or height <= 0:
         return None
-    limit = Image.MAX_IMAGE_PIXELS
+    limit = max_pixels()
     if limit is not None and width * height > limit:
         return None
-    return PILLOW_FORMAT_MIME.get(image_format or "")
+    return mime
 
 
 def sniff_image_mime(head: bytes) -> str | None:
@@ -87,7 +124,30 @@ def sniff_image_mime(head: bytes) -> str | None:
 
 
 def sniff_image_file(path: str | os.PathLike[str]) -> str | None:
-    """MIME of the image stored at ``path``, or None. Blocking: call it from a thread."""
+    """MIME of the image stored at ``path``, or None when the bytes are no image we know.
+
+    An image that is recognised but unusable — cut short, damaged, without pixels or with
+    too many — raises ``UnsupportedMediaType`` saying why. Blocking: call it from a thread.
+    """
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
-    return sniff_heif_brand(head) or _identify(path)
+        heif = sniff_heif_brand(head)
+        if heif is not None:
+            check_heif_boxes(f)
+            return heif
+        image_format = container_format(head)
+        if image_format is not None:
+            check_container(f, image_format)
+        f.seek(0)
+        try:
+            header = _pillow_header(f)
+        except Image.DecompressionBombError:
+            limit = max_pixels() or 0
+            raise too_many_pixels(f"over {2 * limit}", limit) from None
+    if header is None:
+        if image_format is not None:
+            raise damaged(image_format, "its header cannot be read")
+        return None
+    mime, width, height = header
+    check_dimensions(width, height)
+    return mime

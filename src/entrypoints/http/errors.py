@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_password": 401,
+    "invalid_credentials": 401,
+    "unauthorized": 401,
+    "forbidden": 403,
     "slot_not_found": 404,
     "not_found": 404,
     "gone": 410,
@@ -28,11 +32,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_configuration": 422,
     "conflict": 409,
     "job_finalized": 409,
+    "cancelled": 409,  # an administrator cancelled the job: not a slow provider (504)
+    "validation_error": 422,
     "internal_error": 500,
 }
 
 _CODE_BY_HTTP_STATUS: dict[int, str] = {
     400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "invalid_request",
     413: "payload_too_large",
@@ -52,9 +60,29 @@ def error_response(
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
-def handle_domain_error(_: Request[Any, Any, Any], exc: PhotoChangerError) -> Response[ErrorBody]:
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """Every 500: the body says "internal error" and an id, nothing else (no exception text,
+    no SQLSTATE); the log line with the same id holds the traceback."""
+    error_id = secrets.token_hex(8)
+    log.error(
+        "internal error %s answering %s %r",
+        error_id,
+        request.scope.get("method", ""),
+        request.scope.get("path", ""),
+        exc_info=exc,
+        extra={"error_id": error_id},
+    )
+    return error_response(500, "internal_error", "internal error", {"error_id": error_id})
+
+
+def handle_domain_error(
+    request: Request[Any, Any, Any], exc: PhotoChangerError
+) -> Response[ErrorBody]:
     status = STATUS_BY_CODE.get(exc.code, 500)
-    if status >= 500:
+    if status == 500:  # a bug or an untranslated failure (a database error, say)
+        return internal_error(request, exc)
+    # A provider failure was logged once, with the provider's own message, by the worker.
+    if status >= 500 and exc.code != "provider_error":
         log.warning("answering %s %s: %s", status, exc.code, exc.message)
     details = dict(exc.details)
     if isinstance(exc, RateLimited):
@@ -62,9 +90,11 @@ def handle_domain_error(_: Request[Any, Any, Any], exc: PhotoChangerError) -> Re
     return error_response(status, exc.code, exc.message, details)
 
 
-def handle_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     """Framework errors (bad multipart, body over the cap, unknown route) in the same shape."""
     status = exc.status_code
+    if status == 500:
+        return internal_error(request, exc)
     code = _CODE_BY_HTTP_STATUS.get(
         status, "internal_error" if status >= 500 else "invalid_request"
     )
@@ -74,10 +104,9 @@ def handle_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response
     return error_response(status, code, message)
 
 
-def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """Anything unforeseen: logged with its traceback here, never sent to the client."""
-    log.error("unexpected error", exc_info=exc)
-    return error_response(500, "internal_error", "internal error")
+    return internal_error(request, exc)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

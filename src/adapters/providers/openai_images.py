@@ -1,0 +1,197 @@
+"""Provider ``openai``: one gpt-image ``images/edits`` call per attempt.
+
+Every HTTP call is bounded by the job's remaining time, not by a fixed client timeout, and is
+cancelled with the job. A ``429`` (rate limit, not an exhausted quota) or ``503`` is asked
+again after the longer of the server's ``Retry-After`` and an exponential backoff, but only
+when the wait still leaves the call time to run before the deadline; otherwise, and for every
+other failure, the job fails at once so the booth gets its ``502`` now rather than a ``504``
+later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+import httpx
+
+from adapters.providers.cancel_once import cancel_once
+from adapters.providers.capped_body import read_capped
+from adapters.providers.openai_errors import (
+    backoff_seconds,
+    error_from_response,
+    retry_after_seconds,
+)
+from adapters.providers.openai_protocol import (
+    EDITS_PATH,
+    IMAGE_FIELD,
+    EditCall,
+    build_edit,
+    parse_answer,
+)
+from adapters.storage.image_type import sniff_image_mime
+from application.ports import Clock, ProviderInput, ProviderOutput
+from domain.deadlines import SYNC_TIMEOUT_MAX_SEC, calculate_deadline_info
+from domain.errors import ProviderFailed
+
+logger = logging.getLogger(__name__)
+
+RESULT_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
+# A retry that would leave the call less than this before the deadline is not worth sending.
+MIN_CALL_SECONDS = 0.5
+_REDACTED = "[redacted]"
+
+
+class OpenAIImagesProvider:
+    """``ProviderAdapter`` for provider ``openai`` (gpt-image models)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+        max_result_bytes: int = 50 * 1024 * 1024,
+        max_attempts: int = 5,
+        backoff_base_seconds: float = 0.5,
+        backoff_max_seconds: float = 8.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if max_result_bytes <= 0:
+            raise ValueError("max_result_bytes must be positive")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._clock = clock
+        self._client = client
+        self._owns_client = client is None
+        self._max_result_bytes = max_result_bytes
+        # The answer is JSON with the image in base64: a third larger, plus a little JSON.
+        self._max_answer_bytes = max_result_bytes * 4 // 3 + 64 * 1024
+        self._attempts = max_attempts
+        self._backoff_base = max(backoff_base_seconds, 0.0)
+        self._backoff_max = max(backoff_max_seconds, self._backoff_base)
+
+    def __repr__(self) -> str:  # the key must not show up in a traceback's locals
+        return f"OpenAIImagesProvider(base_url={self._base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # Only a fallback: every request passes the job's remaining time as its timeout.
+            self._client = httpx.AsyncClient(timeout=SYNC_TIMEOUT_MAX_SEC)
+        return self._client
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, _REDACTED) if self._api_key else text
+
+    def _seconds_left(self, deadline: datetime) -> float:
+        return calculate_deadline_info(deadline, now=self._clock.now()).remaining_seconds
+
+    def _remaining(self, deadline: datetime) -> float:
+        """Seconds left for the job; ``TimeoutError`` when none are, so no request starts."""
+        info = calculate_deadline_info(deadline, now=self._clock.now())
+        if info.is_expired or info.remaining_seconds <= 0:
+            raise TimeoutError("the job's deadline passed before OpenAI answered")
+        return info.remaining_seconds
+
+    async def transform(self, request: ProviderInput) -> ProviderOutput:
+        call = build_edit(request)
+        url = f"{self._base_url}{EDITS_PATH}"
+        attempt = 0
+        while True:
+            attempt += 1
+            status, headers, raw = await self._post(url, call, request)
+            if status == httpx.codes.OK:
+                return self._result(raw, request)
+            problem = error_from_response(status, raw)
+            message = self._redact(problem.failure.message)
+            details = {**problem.failure.details, "attempts": attempt}
+            if not problem.retryable or attempt >= self._attempts:
+                suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+                raise ProviderFailed(message + suffix, details)
+            pause = backoff_seconds(
+                attempt,
+                retry_after_seconds(headers, now=self._clock.now()),
+                base=self._backoff_base,
+                cap=self._backoff_max,
+            )
+            if pause + MIN_CALL_SECONDS >= self._seconds_left(request.deadline):
+                raise ProviderFailed(
+                    f"{message}; the job has no time left to wait {pause:.1f} s and try again",
+                    details,
+                )
+            # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
+            logger.info(
+                "OpenAI job %s: %s; trying again in %.1f s (attempt %d of %d)",
+                request.job_id,
+                message,
+                pause,
+                attempt + 1,
+                self._attempts,
+            )
+            await self._clock.sleep(pause)
+
+    def _result(self, raw: bytes, request: ProviderInput) -> ProviderOutput:
+        """The image of a 200 answer, size-capped; its type is read from the bytes."""
+        result = parse_answer(raw)
+        if len(result.image) > self._max_result_bytes:
+            raise ProviderFailed(
+                f"OpenAI's image is larger than {self._max_result_bytes} bytes",
+                {"limit_bytes": self._max_result_bytes},
+            )
+        mime = sniff_image_mime(result.image)
+        if mime not in RESULT_MIMES:
+            raise ProviderFailed(
+                "OpenAI's answer is not a PNG, JPEG or WebP image",
+                {"size_bytes": len(result.image)},
+            )
+        logger.info(
+            "OpenAI job %s: %s, %d bytes (tokens: %s)",
+            request.job_id,
+            mime,
+            len(result.image),
+            result.usage.get("total_tokens", "?"),
+        )
+        return ProviderOutput(image=result.image, mime=mime)
+
+    async def _post(
+        self, url: str, call: EditCall, request: ProviderInput
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One call bounded by the remaining time; the body is read under the same bound."""
+        remaining = self._remaining(request.deadline)
+        try:
+            async with asyncio.timeout(remaining):
+                return await cancel_once(self._exchange(url, call, remaining))
+        except (TimeoutError, httpx.TimeoutException):
+            raise TimeoutError("OpenAI did not answer before the job's deadline") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            message = self._redact(f"OpenAI could not be reached: {type(exc).__name__}: {exc}")
+            raise ProviderFailed(message, {"error": type(exc).__name__}) from None
+
+    async def _exchange(
+        self, url: str, call: EditCall, http_timeout: float
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        headers = {"Accept": "application/json"}
+        if self._api_key:  # an empty one would be an illegal header, not OpenAI's 401
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        files = [(IMAGE_FIELD, (image.filename, image.data, image.mime)) for image in call.images]
+        async with self._http().stream(
+            "POST",
+            url,
+            data=call.fields,
+            files=files,
+            headers=headers,
+            timeout=http_timeout,
+            follow_redirects=False,
+        ) as response:
+            body = await read_capped(response, self._max_answer_bytes, "OpenAI's answer")
+            return response.status_code, response.headers, body

@@ -1,0 +1,99 @@
+// Settings: the service-wide values and the TTLs the service derives from them (always the
+// service's own figures, refreshed from its answer on save), the ingest password, and
+// which provider keys are configured.
+import { $, api, canChange, copyText, errorText, fmtSeconds, h, show, showFieldErrors, fmtTime } from "./common.js";
+
+const form = $("#settings-form");
+let current = null;
+
+function render(settings) {
+  current = settings;
+  const low = settings.sync_timeout_min_sec;
+  const high = settings.sync_timeout_max_sec;
+  const sync = $("#sync-timeout");
+  sync.value = settings.sync_timeout_sec;
+  sync.min = low;
+  sync.max = high;
+  $("#sync-range").textContent = `how long a booth request waits for its photo (${low}–${high} s)`;
+  $("#ttl-public-link").textContent = fmtSeconds(settings.public_link_ttl_sec);
+  $("#ttl-ingest").textContent = fmtSeconds(settings.ingest_ttl_sec);
+  $("#ttl-job-deadline").textContent = fmtSeconds(settings.job_deadline_sec);
+  $("#ttl-pending").hidden = true;
+  $("#retention").value = settings.result_retention_sec;
+  $("#retention-words").textContent = `how long results stay downloadable (now ${fmtSeconds(settings.result_retention_sec)})`;
+  $("#password-state").textContent = settings.ingest_password_set ? "set" : "not set";
+  $("#provider-keys").replaceChildren(
+    ...Object.entries(settings.providers_configured).map(([name, configured]) =>
+      h(
+        "tr",
+        { dataset: { provider: name } },
+        h("td", {}, name),
+        h("td", {}, h("span", { class: `badge ${configured ? "good" : "idle"}` }, configured ? "configured" : "not set")),
+      ),
+    ),
+  );
+  $("#setting-changes").replaceChildren(
+    ...settings.changes.map((c) => h("li", {}, `${c.key}: ${fmtTime(c.updated_at)} by ${c.updated_by}`)),
+  );
+  document.body.dataset.loaded = "true";
+}
+
+async function load() {
+  try {
+    render(await api("/api/settings"));
+  } catch (error) {
+    show($("#settings-error"), errorText(error));
+  }
+}
+
+$("#sync-timeout").addEventListener("input", () => {
+  $("#ttl-pending").hidden = Number($("#sync-timeout").value) === current.sync_timeout_sec;
+});
+
+if (canChange()) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    show($("#settings-saved"), "");
+    showFieldErrors(form, null);
+    const changes = {};
+    const sync = Number($("#sync-timeout").value);
+    const retention = Number($("#retention").value);
+    if (sync !== current.sync_timeout_sec) changes.sync_timeout_sec = sync;
+    if (retention !== current.result_retention_sec) changes.result_retention_sec = retention;
+    try {
+      render(await api("/api/settings", { method: "PATCH", json: changes }));
+      show($("#settings-saved"), "Saved: new jobs use these values.");
+    } catch (error) {
+      const unplaced = showFieldErrors(form, error);
+      if (error.code !== "validation_error" || unplaced.length) show($("#settings-error"), errorText(error));
+    }
+  });
+
+  async function rotate(password) {
+    show($("#password-saved"), "");
+    showFieldErrors($("#password-form"), null);
+    try {
+      const body = password === undefined ? {} : { password };
+      const answer = await api("/api/settings/ingest-password", { method: "POST", json: body });
+      $("#generated-box").hidden = !answer.generated_password;
+      $("#generated-password").value = answer.generated_password || "";
+      $("#new-password").value = "";
+      show($("#password-saved"), "The ingest password was changed; the next ingest needs it.");
+      await load();
+    } catch (error) {
+      const unplaced = showFieldErrors($("#password-form"), error);
+      if (error.code !== "validation_error" || unplaced.length) show($("#settings-error"), errorText(error));
+    }
+  }
+
+  $("#generate-password").addEventListener("click", () => rotate(undefined));
+  $("#password-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    rotate($("#new-password").value);
+  });
+  $("#copy-password").addEventListener("click", () =>
+    copyText($("#generated-password").value, $("#generated-password")),
+  );
+}
+
+load();
