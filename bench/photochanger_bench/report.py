@@ -95,7 +95,8 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
     wait = results.get("waiting")
     rows.append((
         "DB transactions/s while 500 ingests wait",
-        f"{_n(wait['db_tx_per_s_while_waiting'], 1)} (idle: {_n(wait['idle_db_tx_per_s'], 1)})"
+        f"{_n(wait['db_tx_per_s_while_waiting'], 1)} with {wait['waiting_in_window']} waiting "
+        f"(the others refused, see below; idle: {_n(wait['idle_db_tx_per_s'], 1)})"
         if wait else "not run",
         "≤ 20 + 5 per worker process (≤ 25 here)",
         None if not wait else wait["db_tx_per_s_while_waiting"] <= 25,

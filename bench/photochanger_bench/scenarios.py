@@ -187,6 +187,7 @@ async def waiting(rig: Rig, photo: Photo, count: int, provider_s: float) -> dict
         "statuses": status_counts(samples),
         "errors": first_errors(samples),
         "db_tx_per_s_while_waiting": tps,
+        "waiting_in_window": sum(status in (200, 504) and at > end for at, status in since),
         "window_s": [start, end],
         "answered_before_window": answered_before,
         "last_refusal_s": refusals_until,

@@ -272,6 +272,7 @@ class Service(Process):
         for line in lines:
             if "WARNING" in line or "ERROR" in line or "CRITICAL" in line or "Traceback" in line:
                 key = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b[0-9a-f]{32}\b", "<id>", line)
+                key = re.sub(r"slot-\d{3}", "slot-NNN", key)
                 key = re.sub(r"\d{4}-\d\d-\d\d[ T][\d:,.]+Z? ?-? ?", "", key)  # timestamps
                 counts[key[:200]] += 1
         return [f"{n} × {text}" for text, n in counts.most_common(limit)]

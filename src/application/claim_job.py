@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+from application.lease_keeper import LeasePolicy
 from application.ports import Clock, JobRepository
-from application.process_job import LeasePolicy, Outcome, ProcessJob
+from application.process_job import Outcome, ProcessJob
 
 
 class ClaimAndProcess:

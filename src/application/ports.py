@@ -49,11 +49,6 @@ class JobRepository(Protocol):
         """Current row, or None."""
         ...
 
-    async def take_inline_result(self, job_id: UUID) -> Job | None:
-        """The row as it was, its inline result cleared in the same statement: the copy for
-        the waiting request is handed over exactly once and never outlives delivery."""
-        ...
-
     async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
         """Which of ``job_ids`` are finalized: one query however many ids are asked about."""
         ...
@@ -68,8 +63,12 @@ class JobRepository(Protocol):
         """
         ...
 
-    async def renew_lease(self, job_id: UUID, *, worker_id: str, lease_until: datetime) -> bool:
-        """Extend the lease; False when the job was finalized elsewhere or re-claimed."""
+    async def renew_leases(
+        self, job_ids: Sequence[UUID], *, worker_id: str, lease_until: datetime
+    ) -> set[UUID]:
+        """Extend, in one statement, the lease of each of ``job_ids`` that ``worker_id`` still
+        holds; return those. An id left out was finalized elsewhere, or re-claimed by another
+        worker after its lease lapsed."""
         ...
 
     async def release(self, job_id: UUID, *, worker_id: str) -> None:
@@ -80,10 +79,9 @@ class JobRepository(Protocol):
         """Store the provider's own job id as soon as it is known."""
         ...
 
-    async def finalize_success(
-        self, job_id: UUID, result: JobResult, inline_base64: str, *, now: datetime
-    ) -> bool:
-        """One conditional UPDATE ``… WHERE NOT is_finalized``; True only if this call won."""
+    async def finalize_success(self, job_id: UUID, result: JobResult, *, now: datetime) -> bool:
+        """One conditional UPDATE ``… WHERE NOT is_finalized``; True only if this call won.
+        The result file is already written; the row records where (no copy of the image)."""
         ...
 
     async def finalize_failure(
@@ -95,10 +93,6 @@ class JobRepository(Protocol):
 
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
         """Finalize as ``timeout`` each unfinalized job with ``expires_at <= now``; return them."""
-        ...
-
-    async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
-        """Drop inline results of jobs whose deadline passed before ``expired_before``."""
         ...
 
     async def payloads_to_purge(self, *, now: datetime, limit: int) -> list[Job]:

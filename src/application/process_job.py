@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
 from application import log_context
 from application.job_artifacts import JobArtifacts
+from application.lease_keeper import LeaseKeeper, LeasePolicy
 from application.ports import (
     Clock,
     InputImage,
@@ -56,17 +55,6 @@ class Outcome(enum.StrEnum):
     LOST_RACE = "lost_race"  # someone else finalized first; our result, if any, was discarded
 
 
-@dataclass(frozen=True, slots=True)
-class LeasePolicy:
-    """How long a claim lasts without a heartbeat, so a dead worker's job is picked up."""
-
-    seconds: float = 10.0
-
-    @property
-    def heartbeat_seconds(self) -> float:
-        return self.seconds / 3
-
-
 class _FinalizedElsewhere(Exception):
     """The lease could not be renewed: the API or purge finalized the job."""
 
@@ -90,7 +78,10 @@ class ProcessJob:
         lease: LeasePolicy,
         job_finalized: Signal,
         metrics: ProviderCallObserver | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
+        """``leases``: the process's one heartbeat for all its jobs (built here if not given;
+        the composition root shares it with the completion poller)."""
         self._jobs = jobs
         self._templates = templates
         self._storage = storage
@@ -99,7 +90,7 @@ class ProcessJob:
         self._links = links
         self._artifacts = artifacts
         self._clock = clock
-        self._lease = lease
+        self._leases = leases or LeaseKeeper(jobs, clock, lease)
         self._job_finalized = job_finalized
         self._metrics = metrics or NoMetrics()
 
@@ -238,20 +229,12 @@ class ProcessJob:
         return await self._storage.read(template.path), template.mime
 
     async def _keep_lease(self, job_id: UUID, worker_id: str, call: asyncio.Task[object]) -> bool:
-        """Heartbeat; returns True (after cancelling the call) once the job is final elsewhere."""
-        while True:
-            await self._clock.sleep(self._lease.heartbeat_seconds)
-            until = self._clock.now() + timedelta(seconds=self._lease.seconds)
-            try:
-                renewed = await self._jobs.renew_lease(
-                    job_id, worker_id=worker_id, lease_until=until
-                )
-            except PhotoChangerError:
-                log.warning("job %s: lease renewal failed; will retry", job_id)
-                continue
-            if not renewed:
-                call.cancel()
-                return True
+        """The lease is renewed with all the process's others (``LeaseKeeper``); returns True
+        (after cancelling the call) once the job is final elsewhere or re-claimed."""
+        with self._leases.hold(job_id, worker_id=worker_id) as lost:
+            await lost.wait()
+        call.cancel()
+        return True
 
     async def _succeed(self, job: Job, output: ProviderOutput) -> Outcome:
         try:
@@ -268,8 +251,7 @@ class ProcessJob:
             checksum=stored.sha256,
             expires_at=calculate_result_expires_at(now, job.result_retention_sec),
         )
-        inline = base64.b64encode(output.image).decode("ascii")
-        if await self._jobs.finalize_success(job.id, result, inline, now=now):
+        if await self._jobs.finalize_success(job.id, result, now=now):
             self._job_finalized.notify()
             return Outcome.SUCCEEDED
         await self._storage.delete(stored.path)

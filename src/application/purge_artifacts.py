@@ -18,11 +18,9 @@ BATCH = 500
 @dataclass(frozen=True, slots=True)
 class PurgePolicy:
     """``orphan_grace``: a file no row references is deleted only when older than this, so a
-    write whose row is not yet committed is never taken. ``inline_grace``: how long after a
-    job's deadline a result copy left in the row by a crashed request is kept."""
+    write whose row is not yet committed is never taken."""
 
     orphan_grace_seconds: float = 3600.0
-    inline_grace_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +29,6 @@ class PurgeReport:
     payloads: int = 0
     links: int = 0
     results: int = 0
-    inline_results: int = 0
     orphans: int = 0
 
 
@@ -73,9 +70,6 @@ class PurgeArtifacts:
             if job.result is not None and job.result.file_path is not None:
                 await self._storage.delete(job.result.file_path)
             results += await self._jobs.clear_result_file(job.id)
-        inline = await self._jobs.clear_stale_inline_results(
-            expired_before=now - timedelta(seconds=self._policy.inline_grace_seconds)
-        )
         orphans = await self._remove_orphans(
             now - timedelta(seconds=self._policy.orphan_grace_seconds)
         )
@@ -84,7 +78,6 @@ class PurgeArtifacts:
             payloads=payloads,
             links=links,
             results=results,
-            inline_results=inline,
             orphans=orphans,
         )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import uuid
 from collections import Counter
@@ -253,14 +252,18 @@ class SubmitIngest:
         )
 
     async def _outcome(self, job_id: uuid.UUID) -> IngestResult:
-        """Read the final row, taking the inline result out of it in the same statement."""
-        job = await self._jobs.take_inline_result(job_id)
+        """Read the final row; a success is answered with the result file the worker wrote
+        on MEDIA_ROOT (shared by API and workers), so the image never goes through the row."""
+        job = await self._jobs.get(job_id)
         if job is None:
             raise ServiceUnavailable("the job record disappeared")
-        if job.succeeded and job.result is not None and job.result_inline_base64 is not None:
-            image = base64.b64decode(job.result_inline_base64)
-            return IngestResult(job_id=job.id, image=image, mime=job.result.mime)
         details = {"job_id": str(job.id)}
+        if job.succeeded and job.result is not None and job.result.file_path is not None:
+            try:
+                image = await self._storage.read(job.result.file_path)
+            except NotFound:
+                raise NotFound("the result is no longer available", details) from None
+            return IngestResult(job_id=job.id, image=image, mime=job.result.mime)
         if job.failure_reason is FailureReason.PROVIDER_ERROR:
             raise ProviderFailed("the AI provider failed to process the photo", details)
         if job.failure_reason is FailureReason.CANCELLED:

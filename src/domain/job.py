@@ -72,7 +72,6 @@ class Job:
     metadata: Mapping[str, str] = field(default_factory=dict)
     provider_job_reference: str | None = None
     result: JobResult | None = None
-    result_inline_base64: str | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
     attempts: int = 0
@@ -96,8 +95,8 @@ class Job:
             updated_at=now,
         )
 
-    def finalize_success(self, result: JobResult, inline_base64: str, *, now: datetime) -> Job:
-        """Record the result; only an active job can succeed."""
+    def finalize_success(self, result: JobResult, *, now: datetime) -> Job:
+        """Record the result (its file is already written); only an active job can succeed."""
         self._require_active()
         return replace(
             self,
@@ -105,7 +104,6 @@ class Job:
             failure_reason=None,
             finalized_at=now,
             result=result,
-            result_inline_base64=inline_base64,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,

@@ -46,9 +46,21 @@ def main(ctx: click.Context) -> None:
 @click.option("--port", type=int, default=None, help="Port [PHOTOCHANGER_PORT, 8000]")
 @click.option("--no-worker", is_flag=True, help="Do not process jobs in this process.")
 @click.option("--no-purge", is_flag=True, help="Do not run the periodic cleanup in this process.")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="API processes sharing the port, each with its own worker and purge loops "
+    "[PHOTOCHANGER_PROCESSES, 1]",
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str | None, port: int | None, no_worker: bool, no_purge: bool
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    no_worker: bool,
+    no_purge: bool,
+    processes: int | None,
 ) -> None:
     """Run the HTTP API (with the worker and purge loops inside, unless disabled)."""
     import uvicorn
@@ -63,10 +75,22 @@ def serve(
         provision_password=True,
     )
     bind_host, bind_port = host or settings.host, port or settings.port
+    processes = processes or settings.processes
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a normal exit so the
     # embedded database handle below is released and the server stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with database(settings) as url:
+        if processes > 1:
+            from entrypoints.multiprocess import serve_processes
+
+            click.echo(
+                f"PhotoChanger listening on http://{bind_host}:{bind_port} ({processes} processes)"
+            )
+            click.echo(f"Operator console: http://{bind_host}:{bind_port}/admin")
+            serve_processes(
+                settings, url, roles, host=bind_host, port=bind_port, processes=processes
+            )
+            return
         app = create_app(build_container(settings, url), roles)
         # stdout: the start-up line for the operator; stderr: log lines only, in one format
         click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}")

@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     media_min_free_bytes: Annotated[int, msgspec.Meta(ge=0)] = 100 * MB  # /readyz; 0 = off
     host: str = "127.0.0.1"
     port: Port = 8000
+    processes: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1  # serve: API processes on the port
     ingest_password: str | None = None
     public_base_url: str | None = None
     max_upload_bytes: Positive = 25 * MB
@@ -43,7 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     retry_after_sec: Positive = 5
     run_worker: bool = True
     run_purge: bool = True
-    worker_concurrency: Positive = 8
+    # An event's booths never wait for each other: every job a process holds can be at its
+    # provider at once (the provider limits below match), and a lane costs only an idle task.
+    worker_concurrency: Positive = 64
     worker_poll_interval_ms: Positive = 200
     lease_sec: Seconds = 10.0
     result_poll_interval_ms: Positive = 50
@@ -51,9 +54,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     per_request_poll_interval_ms: Positive = 1000
     purge_interval_sec: Seconds = 30.0
     orphan_grace_sec: Seconds = 3600.0
-    local_concurrency: Positive = 4
-    gemini_concurrency: Positive = 4
-    turbotext_concurrency: Positive = 2
+    # Calls in flight per process (and the size of each provider's HTTP connection pool).
+    # A limit is for an account's rate limit; a 429/503 is retried with backoff anyway.
+    local_concurrency: Positive = 64
+    gemini_concurrency: Positive = 64
+    turbotext_concurrency: Positive = 64
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_api_key: str | None = None
     gemini_no_image_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3

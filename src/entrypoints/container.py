@@ -47,10 +47,11 @@ from application.configure_slot import ConfigureSlot
 from application.ingest_password import EnsureIngestPassword, SetIngestPassword
 from application.job_artifacts import JobArtifacts
 from application.job_queries import GetJob, ListJobs
+from application.lease_keeper import LeaseKeeper, LeasePolicy
 from application.manage_templates import AddTemplate, RemoveTemplate
 from application.password_guard import FailedPasswordGuard
 from application.ports import ProviderAdapter
-from application.process_job import LeasePolicy, ProcessJob
+from application.process_job import ProcessJob
 from application.provider_catalogue import GetProviderCatalogue
 from application.provider_limits import ProviderLimits
 from application.public_downloads import GetPublicMedia, GetResult
@@ -69,19 +70,26 @@ from entrypoints.signals import CallbackSignal, WorkTokens
 
 
 def _waiter(
-    settings: Settings, jobs: PostgresJobRepository, clock: SystemClock
+    settings: Settings, jobs: PostgresJobRepository, clock: SystemClock, leases: LeaseKeeper
 ) -> CompletionWaiter:
     if settings.result_waiter == "per_request":
         return PerRequestPoller(
             jobs, clock, interval_seconds=settings.per_request_poll_interval_ms / 1000
         )
-    return SharedCompletionPoller(jobs, clock, tick_seconds=settings.result_poll_interval_ms / 1000)
+    return SharedCompletionPoller(
+        jobs,
+        clock,
+        tick_seconds=settings.result_poll_interval_ms / 1000,
+        held_here=leases.held_ids,  # finalized by our own worker: it pokes, no tick needed
+    )
 
 
 def _provider_registry(
     settings: Settings, clock: SystemClock, metrics: PrometheusMetrics
 ) -> StaticProviderRegistry:
-    """``local`` always; Gemini, Turbotext and OpenAI once their API keys are configured."""
+    """``local`` always; Gemini, Turbotext and OpenAI once their API keys are configured. Each
+    HTTP connection pool is as large as the provider's concurrency setting, so the pool never
+    caps the calls the setting allows (``ProviderLimits`` holds the rest back)."""
     adapters: dict[str, ProviderAdapter] = {"local": LocalProvider(clock)}
     if settings.gemini_api_key:
         adapters["gemini"] = GeminiProvider(
@@ -90,6 +98,7 @@ def _provider_registry(
             clock=clock,
             no_image_attempts=settings.gemini_no_image_attempts,
             on_no_image=metrics.no_image_reporter("gemini"),
+            max_connections=settings.gemini_concurrency,
         )
     if settings.turbotext_api_key:
         adapters["turbotext"] = TurbotextProvider(
@@ -98,6 +107,7 @@ def _provider_registry(
             clock=clock,
             poll_interval_seconds=settings.turbotext_poll_interval_sec,
             max_result_bytes=settings.provider_result_max_bytes,
+            max_connections=settings.turbotext_concurrency,
         )
     if settings.openai_api_key:
         adapters["openai"] = OpenAIImagesProvider(
@@ -105,6 +115,7 @@ def _provider_registry(
             api_key=settings.openai_api_key,
             clock=clock,
             max_result_bytes=settings.provider_result_max_bytes,
+            max_connections=settings.openai_concurrency,
         )
     return StaticProviderRegistry(adapters)
 
@@ -176,7 +187,8 @@ class Container(containers.DeclarativeContainer):
     providers_registry = providers.Singleton(_provider_registry, settings, clock, metrics)
     provider_limits = providers.Singleton(ProviderLimits, settings.provided.provider_concurrency)
     lease = providers.Singleton(LeasePolicy, seconds=settings.provided.lease_sec)
-    waiter = providers.Singleton(_waiter, settings, jobs, clock)
+    lease_keeper = providers.Singleton(LeaseKeeper, jobs, clock, lease)
+    waiter = providers.Singleton(_waiter, settings, jobs, clock, lease_keeper)
     work_tokens = providers.Singleton(WorkTokens, settings.provided.worker_concurrency)
     job_finalized = providers.Singleton(CallbackSignal, waiter.provided.poke)
     artifacts = providers.Singleton(JobArtifacts, jobs, media_objects, storage)
@@ -225,6 +237,7 @@ class Container(containers.DeclarativeContainer):
         lease=lease,
         job_finalized=job_finalized,
         metrics=metrics,
+        leases=lease_keeper,
     )
     claim_and_process = providers.Singleton(
         ClaimAndProcess, jobs=jobs, process=process_job, clock=clock, lease=lease

@@ -88,6 +88,7 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await container.waiter().aclose()
+        await container.lease_keeper().aclose()
         await container.providers_registry().aclose()
         await pool.close()
 

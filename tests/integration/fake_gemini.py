@@ -16,7 +16,8 @@ image. An item is ``"image"``, ``"no_image"`` (``finishReason: NO_IMAGE``), ``"t
 draft image marked ``thought: true``, then text, then the final image, which is ``image``),
 ``"blocked"`` (``promptFeedback.blockReason``),
 ``"image_safety"`` (``finishReason: IMAGE_SAFETY``), an HTTP status such as ``429`` (Google's
-RPC error body for it, see ``RPC_ERRORS``), or an ``Answer`` for anything else. Attributes
+RPC error body for it, see ``RPC_ERRORS``), or an ``Answer`` for anything else (its
+``headers``, such as ``Retry-After``, are sent with it). Attributes
 (``latency``, ``image``, ``image_mime``, ``snake_case``, ``script``, ``max_request_bytes``)
 may be changed between requests.
 
@@ -94,6 +95,7 @@ class Answer:
     body: Any = None
     raw: bytes | None = None
     latency: float | None = None
+    headers: Mapping[str, str] | None = None  # e.g. {"Retry-After": "2"}
 
 
 ScriptItem = str | int | Answer
@@ -443,6 +445,7 @@ class FakeGemini:
             content=content,
             status_code=answer.status,
             media_type="application/json; charset=UTF-8",
+            headers=dict(answer.headers or {}),
         )
 
     async def _gone(self, record: RecordedRequest) -> Response[bytes]:

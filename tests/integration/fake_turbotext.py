@@ -148,6 +148,8 @@ class FakeTurbotext:
     fail_with: str | None = None  # done jobs fail with this error text
     refuse_create_with: str | None = None  # create_queue answers success: false with this
     create_status: int | None = None  # create_queue answers this HTTP error status instead
+    create_statuses: list[int] = field(default_factory=list)  # next create_queues' statuses
+    retry_after: str | None = None  # Retry-After header sent with every HTTP error answer
     poll_statuses: list[int] = field(default_factory=list)  # next polls' HTTP error statuses
     latency: float = 0.0  # seconds before each API answer
     poll_latency: float = 0.0  # extra seconds before each get_result answer
@@ -259,7 +261,10 @@ class FakeTurbotext:
         record.status, record.answer = status, answer
         async with self._changed:
             self._changed.notify_all()
-        return Response(content=answer, status_code=status, media_type="application/json")
+        headers = {"Retry-After": self.retry_after} if self.retry_after and status >= 400 else {}
+        return Response(
+            content=answer, status_code=status, media_type="application/json", headers=headers
+        )
 
     async def _answer(
         self, method: str, record: RecordedRequest, form: dict[str, str] | None
@@ -277,6 +282,9 @@ class FakeTurbotext:
         return 200, {"success": False, "error": f"unknown do: {record.do}"}
 
     async def _create_queue(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.create_statuses:
+            status = self.create_statuses.pop(0)
+            return status, {"success": False, "error": "too many requests"}
         if self.create_status is not None:
             return self.create_status, {"success": False, "error": "service unavailable"}
         missing = [name for name in REQUIRED_FIELDS[method] if not form.get(name)]

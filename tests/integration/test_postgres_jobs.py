@@ -206,8 +206,38 @@ async def test_only_a_lapsed_lease_can_be_reclaimed(pool: Pool) -> None:
     assert reclaimed is not None and reclaimed.id == job.id
     assert reclaimed.lease_owner == "w2" and reclaimed.attempts == 2
 
-    assert not await repo.renew_lease(job.id, worker_id="w1", lease_until=T0 + DEADLINE)
-    assert await repo.renew_lease(job.id, worker_id="w2", lease_until=T0 + DEADLINE)
+    assert await repo.renew_leases([job.id], worker_id="w1", lease_until=T0 + DEADLINE) == set()
+    assert await repo.renew_leases([job.id], worker_id="w2", lease_until=T0 + DEADLINE) == {job.id}
+
+
+async def test_renew_leases_extends_every_lease_still_held_in_one_statement(pool: Pool) -> None:
+    """The worker's heartbeat: one statement for all its jobs; the answer leaves out a job
+    finalized elsewhere and one another worker re-claimed, so both calls are hung up on."""
+    repo = PostgresJobRepository(pool)
+    taken_over = make_job(T0 - timedelta(seconds=1))  # the oldest: the one w2 claims
+    held = [make_job(T0 + timedelta(milliseconds=n)) for n in range(3)]
+    cancelled = make_job(T0 + timedelta(seconds=1))
+    await add_jobs(repo, *held, cancelled, taken_over)
+    for _ in range(5):
+        assert await repo.claim_next(worker_id="w1", now=T0, lease_until=T0 + LEASE)
+    await repo.finalize_failure(cancelled.id, FailureReason.CANCELLED, now=T0)
+    lapsed = T0 + LEASE + timedelta(seconds=1)
+    reclaimed = await repo.claim_next(worker_id="w2", now=lapsed, lease_until=lapsed + LEASE)
+    assert reclaimed is not None and reclaimed.id == taken_over.id
+
+    # w1 stalled past its lease: only the jobs nobody else took are still its own.
+    until = lapsed + LEASE
+    asked = [job.id for job in (*held, cancelled, taken_over)]
+    kept = await repo.renew_leases(asked, worker_id="w1", lease_until=until)
+
+    assert kept == {job.id for job in held}
+    for job in held:
+        row = await repo.get(job.id)
+        assert row is not None and (row.lease_owner, row.lease_expires_at) == ("w1", until)
+    other = await repo.get(taken_over.id)
+    assert other is not None and other.lease_owner == "w2"
+    assert other.lease_expires_at == lapsed + LEASE, "another worker's lease is left alone"
+    assert await repo.renew_leases([], worker_id="w1", lease_until=until) == set()
 
 
 async def test_an_expired_job_is_not_claimable(pool: Pool) -> None:
@@ -248,19 +278,15 @@ async def test_finalize_success_records_the_result_once(pool: Pool) -> None:
     done_at = T0 + timedelta(seconds=5)
     result = make_result(done_at)
 
-    assert await repo.finalize_success(job.id, result, "aW1n", now=done_at)
-    assert not await repo.finalize_success(job.id, result, "aW1n", now=done_at)
+    assert await repo.finalize_success(job.id, result, now=done_at)
+    assert not await repo.finalize_success(job.id, result, now=done_at)
     assert not await repo.finalize_failure(job.id, FailureReason.TIMEOUT, now=done_at)
 
     stored = await repo.get(job.id)
     assert stored is not None and stored.succeeded
-    assert (stored.result, stored.result_inline_base64, stored.finalized_at) == (
-        result,
-        "aW1n",
-        done_at,
-    )
+    assert (stored.result, stored.finalized_at) == (result, done_at)
     assert (stored.lease_owner, stored.lease_expires_at) == (None, None)
-    assert not await repo.renew_lease(job.id, worker_id="w", lease_until=T0 + LEASE)
+    assert await repo.renew_leases([job.id], worker_id="w", lease_until=T0 + LEASE) == set()
 
 
 async def test_success_and_failure_racing_record_exactly_one_final_state(
@@ -274,7 +300,7 @@ async def test_success_and_failure_racing_record_exactly_one_final_state(
 
     for job in jobs:
         success, timeout = await asyncio.gather(
-            worker.finalize_success(job.id, make_result(now), "eA==", now=now),
+            worker.finalize_success(job.id, make_result(now), now=now),
             api.finalize_failure(job.id, FailureReason.TIMEOUT, now=now),
         )
         assert success != timeout
@@ -294,6 +320,25 @@ async def test_finalized_among_answers_in_one_call(pool: Pool) -> None:
 
     assert await repo.finalized_among([done.id, active.id, uuid4()]) == [done.id]
     assert await repo.finalized_among([]) == []
+
+
+async def test_finalized_among_reuses_the_encoding_of_an_unchanged_tuple_only(pool: Pool) -> None:
+    """The poller passes the same tuple while its waiters do not change; a new tuple (or a
+    list, which may change in place) is encoded afresh, so the answer is never stale."""
+    repo = PostgresJobRepository(pool)
+    first, second = make_job(), make_job()
+    await add_jobs(repo, first, second)
+    asking = (first.id,)
+    assert await repo.finalized_among(asking) == []
+    await repo.finalize_failure(first.id, FailureReason.CANCELLED, now=T0)
+    await repo.finalize_failure(second.id, FailureReason.CANCELLED, now=T0)
+    for _ in range(6):  # past psycopg's prepare threshold: the prepared statement answers too
+        assert await repo.finalized_among(asking) == [first.id]
+    assert await repo.finalized_among((second.id,)) == [second.id]
+    ids = [first.id]
+    assert await repo.finalized_among(ids) == [first.id]
+    ids[0] = second.id
+    assert await repo.finalized_among(ids) == [second.id]
 
 
 async def test_finalize_expired_times_out_only_jobs_past_their_deadline(pool: Pool) -> None:
@@ -353,7 +398,7 @@ async def test_results_to_purge_keep_metadata_after_the_file_is_gone(pool: Pool)
     job = make_job()
     await add_jobs(repo, job)
     result = make_result(T0)
-    await repo.finalize_success(job.id, result, "eA==", now=T0)
+    await repo.finalize_success(job.id, result, now=T0)
 
     assert await repo.results_to_purge(now=result.expires_at - timedelta(seconds=1), limit=10) == []
     due = await repo.results_to_purge(now=result.expires_at, limit=10)
@@ -365,34 +410,12 @@ async def test_results_to_purge_keep_metadata_after_the_file_is_gone(pool: Pool)
     assert stored is not None and stored.result == replace(result, file_path=None)
 
 
-async def test_inline_results_are_cleared_after_delivery_or_when_stale(pool: Pool) -> None:
-    repo = PostgresJobRepository(pool)
-    delivered, abandoned, recent = make_job(T0), make_job(T0), make_job(T0 + timedelta(minutes=5))
-    await add_jobs(repo, delivered, abandoned, recent)
-    for job in (delivered, abandoned, recent):
-        await repo.finalize_success(job.id, make_result(T0), "eA==", now=job.created_at)
-
-    taken = await repo.take_inline_result(delivered.id)
-    assert taken is not None and taken.result_inline_base64 == "eA==", "handed over once"
-    got = await repo.get(delivered.id)
-    assert got is not None and got.result_inline_base64 is None
-    again = await repo.take_inline_result(delivered.id)
-    assert again is not None and again.result_inline_base64 is None
-
-    cleared = await repo.clear_stale_inline_results(expired_before=T0 + timedelta(minutes=1))
-    assert cleared == 1
-    stale = await repo.get(abandoned.id)
-    kept = await repo.get(recent.id)
-    assert stale is not None and stale.result_inline_base64 is None
-    assert kept is not None and kept.result_inline_base64 == "eA=="
-
-
 async def test_referenced_paths_cover_payloads_and_results(pool: Pool) -> None:
     repo = PostgresJobRepository(pool)
     job = make_job()
     await add_jobs(repo, job)
     result = make_result(T0)
-    await repo.finalize_success(job.id, result, "eA==", now=T0)
+    await repo.finalize_success(job.id, result, now=T0)
     assert job.payload is not None and result.file_path is not None
 
     asked = [job.payload.path, result.file_path, "results/orphan.png"]

@@ -7,7 +7,6 @@ Time passes through an injected clock that runs ahead of the real one (``Shifted
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import sys
@@ -57,7 +56,6 @@ def purge_at(
     seconds_ahead: float = 0.0,
     *,
     orphan_grace: float = HOUR,
-    inline_grace: float = 60.0,
 ) -> PurgeArtifacts:
     """The container's purge, but seeing a clock ``seconds_ahead`` of real time."""
     return PurgeArtifacts(
@@ -66,7 +64,7 @@ def purge_at(
         storage=container.storage(),
         artifacts=container.artifacts(),
         clock=ShiftedClock(timedelta(seconds=seconds_ahead)),
-        policy=PurgePolicy(orphan_grace_seconds=orphan_grace, inline_grace_seconds=inline_grace),
+        policy=PurgePolicy(orphan_grace_seconds=orphan_grace),
     )
 
 
@@ -130,10 +128,9 @@ async def add_job(
 
 
 async def finish_with_result(
-    container: Container, job: Job, *, result_expires_in: float, delivered: bool
+    container: Container, job: Job, *, result_expires_in: float
 ) -> JobResult:
-    """Finalize ``job`` successfully as a worker would, with a real result file and its inline
-    copy; ``delivered`` drops the inline copy as the answered request does."""
+    """Finalize ``job`` successfully as a worker would, with a real result file."""
     image = png_bytes()
     stored = await container.storage().save_bytes(MediaArea.RESULTS, image, mime="image/png")
     result = JobResult(
@@ -143,10 +140,7 @@ async def finish_with_result(
         checksum=stored.sha256,
         expires_at=real_now() + timedelta(seconds=result_expires_in),
     )
-    encoded = base64.b64encode(image).decode("ascii")
-    assert await container.jobs().finalize_success(job.id, result, encoded, now=real_now())
-    if delivered:
-        await container.jobs().take_inline_result(job.id)
+    assert await container.jobs().finalize_success(job.id, result, now=real_now())
     return result
 
 
@@ -265,9 +259,9 @@ async def test_an_expired_result_is_deleted_and_then_answers_410(
         assert response.status_code == 200, response.text
         job_id = uuid.UUID(response.headers["x-job-id"])
 
-        async def settled() -> bool:  # inline copy dropped after the answer, payload removed
+        async def settled() -> bool:  # payload removed once the job is final
             row = await container.jobs().get(job_id)
-            return row is not None and row.result_inline_base64 is None and row.payload is None
+            return row is not None and row.payload is None
 
         await eventually(settled)
         job = await container.jobs().get(job_id)
@@ -291,86 +285,10 @@ async def test_an_expired_result_is_deleted_and_then_answers_410(
         assert_error(await svc.client.get(f"/public/results/{uuid.uuid4()}"), 404, "not_found")
 
 
-async def test_an_inline_result_left_by_a_crashed_request_is_cleared_after_the_grace(
-    database_url: str, tmp_path: Path
-) -> None:
-    async with opened(database_url, tmp_path) as container:
-        job = await add_job(container, expires_in=5, with_payload=False)
-        result = await finish_with_result(container, job, result_expires_in=HOUR, delivered=False)
-        assert result.file_path is not None
-        row = await container.jobs().get(job.id)
-        assert row is not None and row.result_inline_base64 is not None
-
-        # 30 s past the deadline: still within the 60 s grace.
-        assert await purge_at(container, 5 + 30)() == PurgeReport()
-        row = await container.jobs().get(job.id)
-        assert row is not None and row.result_inline_base64 is not None
-
-        assert await purge_at(container, 5 + 61)() == PurgeReport(inline_results=1)
-        row = await container.jobs().get(job.id)
-        assert row is not None and row.result_inline_base64 is None
-        assert row.succeeded and row.result == result, "only the inline copy goes"
-        assert media_file(container, result.file_path).exists()
-
-
-# --- orphan files --------------------------------------------------------------------------------
-
-
-async def test_unreferenced_files_older_than_the_grace_are_deleted(
-    database_url: str, tmp_path: Path
-) -> None:
-    async with opened(database_url, tmp_path) as container:
-        storage = container.storage()
-        root = container.settings().media_path
-
-        async def old_file(area: MediaArea, data: bytes, mime: str) -> Path:
-            stored = await storage.save_bytes(area, data, mime=mime)
-            file = media_file(container, stored.path)
-            age(file, 2 * HOUR)
-            return file
-
-        doomed = [
-            await old_file(MediaArea.PAYLOAD, jpeg_bytes(), "image/jpeg"),
-            await old_file(MediaArea.RESULTS, png_bytes(), "image/png"),
-            await old_file(MediaArea.PUBLIC, png_bytes(), "image/png"),
-        ]
-        crashed_write = root / "payload" / f".{uuid.uuid4().hex}.tmp"  # temp + crash
-        crashed_write.write_bytes(b"half a photo")
-        age(crashed_write, 2 * HOUR)
-        doomed.append(crashed_write)
-
-        fresh_orphan = await storage.save_bytes(MediaArea.RESULTS, png_bytes(), mime="image/png")
-        template = await old_file(MediaArea.TEMPLATES, png_bytes(), "image/png")
-        open_job = await add_job(container, expires_in=60)
-        done_job = await add_job(container, expires_in=60, with_payload=False)
-        result = await finish_with_result(
-            container, done_job, result_expires_in=HOUR, delivered=True
-        )
-        link = await add_link(container, open_job, expires_in=60)
-        assert open_job.payload is not None and result.file_path and link.path
-        referenced = [
-            media_file(container, open_job.payload.path),
-            media_file(container, result.file_path),
-            media_file(container, link.path),
-        ]
-        for file in referenced:
-            age(file, 2 * HOUR)
-        kept = [*referenced, media_file(container, fresh_orphan.path), template]
-
-        assert await purge_at(container, 0)() == PurgeReport(orphans=len(doomed))
-        assert [f for f in doomed if f.exists()] == []
-        assert [f for f in kept if not f.exists()] == []
-
-        # With a shorter grace the fresh orphan goes too; referenced files never do.
-        assert await purge_at(container, 0, orphan_grace=0)() == PurgeReport(orphans=1)
-        assert not media_file(container, fresh_orphan.path).exists()
-        assert all(f.exists() for f in [*referenced, template])
-
-
 # --- idempotence and concurrency -----------------------------------------------------------------
 
 AHEAD = 30.0  # every scenario item below is due AHEAD seconds from now, none is due now
-DUE = PurgeReport(timed_out=1, payloads=1, links=1, results=1, inline_results=1, orphans=1)
+DUE = PurgeReport(timed_out=1, payloads=1, links=1, results=1, orphans=1)
 
 
 async def one_of_each_due(container: Container) -> list[Path]:
@@ -379,15 +297,10 @@ async def one_of_each_due(container: Container) -> list[Path]:
     linked = await add_job(container, expires_in=120, with_payload=False)
     link = await add_link(container, linked, expires_in=10)
     done = await add_job(container, expires_in=120, with_payload=False)
-    result = await finish_with_result(container, done, result_expires_in=10, delivered=True)
-    # A crashed request: its job's deadline passed more than the inline grace before AHEAD.
-    crashed = await add_job(container, expires_in=-40, with_payload=False)
-    crashed_result = await finish_with_result(
-        container, crashed, result_expires_in=HOUR, delivered=False
-    )
+    result = await finish_with_result(container, done, result_expires_in=10)
     orphan = await container.storage().save_bytes(MediaArea.RESULTS, png_bytes(), mime="image/png")
     age(media_file(container, orphan.path), HOUR - AHEAD / 3)  # past the grace only at AHEAD
-    assert overdue.payload and link.path and result.file_path and crashed_result.file_path
+    assert overdue.payload and link.path and result.file_path
     return [
         media_file(container, path)
         for path in (overdue.payload.path, link.path, result.file_path, orphan.path)
@@ -422,7 +335,6 @@ async def test_two_rounds_at_once_from_two_processes_do_no_harm(
         }
         # Conditional updates and idempotent deletes: one final state, each orphan deleted once.
         assert total["timed_out"] == 1
-        assert total["inline_results"] == 1
         assert total["orphans"] == 1
         # Both rounds may select the same rows, but only the one whose conditional clear wins
         # counts it.
@@ -466,7 +378,6 @@ async def test_purge_once_command_prints_a_json_report(database_url: str, tmp_pa
             "payloads": 1,
             "links": 0,
             "results": 0,
-            "inline_results": 0,
             "orphans": 0,
         }
         job = await container.jobs().get(overdue.id)

@@ -215,8 +215,11 @@ def worker(
     clock: FakeClock,
     job_added: CountingSignal,
     poller: SharedCompletionPoller,
+    storage: InMemoryMediaStorage,
 ) -> ScriptedWorker:
-    return ScriptedWorker(jobs=jobs, clock=clock, job_added=job_added, waiter=poller)
+    return ScriptedWorker(
+        jobs=jobs, clock=clock, job_added=job_added, waiter=poller, storage=storage
+    )
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ a test calls ``advance``; nothing here waits on real time.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import heapq
 import hmac
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
+from application.lease_keeper import LeasePolicy
 from application.ports import (
     FileEntry,
     IngestSettings,
@@ -32,7 +32,6 @@ from application.ports import (
     ProviderInput,
     ProviderOutput,
 )
-from application.process_job import LeasePolicy
 from application.purge_artifacts import PurgePolicy
 from application.submit_ingest import IngestCommand, IngestLimits, SubmitIngest
 from application.waiting import CompletionWaiter
@@ -214,7 +213,8 @@ class InMemoryJobRepository:
         self.rows: dict[UUID, Job] = {}
         self.calls: Counter[str] = Counter()
         self.finalized_among_asked: list[list[UUID]] = []
-        self.fail_renewals = False  # renew_lease raises ServiceUnavailable while set
+        self.fail_renewals = False  # renew_leases raises ServiceUnavailable while set
+        self.renewals_asked: list[list[UUID]] = []  # the ids of each renew_leases call
         self.fail_finalized_among = 0  # the next N finalized_among calls raise
 
     def insert(self, job: Job) -> Job:
@@ -272,15 +272,21 @@ class InMemoryJobRepository:
         self.rows[claimed.id] = claimed
         return claimed
 
-    async def renew_lease(self, job_id: UUID, *, worker_id: str, lease_until: datetime) -> bool:
-        await self._enter("renew_lease")
+    async def renew_leases(
+        self, job_ids: Sequence[UUID], *, worker_id: str, lease_until: datetime
+    ) -> set[UUID]:
+        await self._enter("renew_leases")
+        self.renewals_asked.append(list(job_ids))
         if self.fail_renewals:
             raise ServiceUnavailable("database unavailable")
-        job = self.rows.get(job_id)
-        if job is None or job.is_finalized or job.lease_owner != worker_id:
-            return False
-        self.rows[job_id] = replace(job, lease_expires_at=lease_until)
-        return True
+        kept: set[UUID] = set()
+        for job_id in job_ids:
+            job = self.rows.get(job_id)
+            if job is None or job.is_finalized or job.lease_owner != worker_id:
+                continue
+            self.rows[job_id] = replace(job, lease_expires_at=lease_until)
+            kept.add(job_id)
+        return kept
 
     async def release(self, job_id: UUID, *, worker_id: str) -> None:
         await self._enter("release")
@@ -297,14 +303,12 @@ class InMemoryJobRepository:
         if job is not None:
             self.rows[job_id] = replace(job, provider_job_reference=reference)
 
-    async def finalize_success(
-        self, job_id: UUID, result: JobResult, inline_base64: str, *, now: datetime
-    ) -> bool:
+    async def finalize_success(self, job_id: UUID, result: JobResult, *, now: datetime) -> bool:
         await self._enter("finalize_success")
         job = self.rows.get(job_id)
         if job is None or job.is_finalized:
             return False
-        self.rows[job_id] = job.finalize_success(result, inline_base64, now=now)
+        self.rows[job_id] = job.finalize_success(result, now=now)
         return True
 
     async def finalize_failure(
@@ -327,24 +331,6 @@ class InMemoryJobRepository:
         for job in finalized:
             self.rows[job.id] = job
         return finalized
-
-    async def take_inline_result(self, job_id: UUID) -> Job | None:
-        await self._enter("take_inline_result")
-        job = self.rows.get(job_id)
-        if job is not None:
-            self.rows[job_id] = replace(job, result_inline_base64=None)
-        return job
-
-    async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
-        await self._enter("clear_stale_inline_results")
-        stale = [
-            j
-            for j in self.rows.values()
-            if j.result_inline_base64 is not None and j.expires_at < expired_before
-        ]
-        for job in stale:
-            self.rows[job.id] = replace(job, result_inline_base64=None)
-        return len(stale)
 
     async def payloads_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
         await self._enter("payloads_to_purge")
@@ -812,11 +798,13 @@ class ScriptedWorker:
         clock: FakeClock,
         job_added: CountingSignal,
         waiter: CompletionWaiter,
+        storage: InMemoryMediaStorage,
     ) -> None:
         self._jobs = jobs
         self._clock = clock
         self._job_added = job_added
         self._waiter = waiter
+        self._storage = storage
 
     async def claim(self) -> Job:
         """Wait for SubmitIngest to announce a job, then claim it."""
@@ -830,16 +818,17 @@ class ScriptedWorker:
         return job
 
     async def succeed(self, job: Job, image: bytes = RESULT_PNG, *, poke: bool = True) -> bool:
+        """Write the result file, then finalize (the file is what the waiting request reads)."""
         now = self._clock.now()
+        stored = self._storage.store(MediaArea.RESULTS, image, "image/png")
         result = JobResult(
-            file_path=f"results/{job.id.hex}.png",
-            mime="image/png",
-            size_bytes=len(image),
-            checksum=hashlib.sha256(image).hexdigest(),
+            file_path=stored.path,
+            mime=stored.mime,
+            size_bytes=stored.size_bytes,
+            checksum=stored.sha256,
             expires_at=now + timedelta(hours=72),
         )
-        inline = base64.b64encode(image).decode("ascii")
-        won = await self._jobs.finalize_success(job.id, result, inline, now=now)
+        won = await self._jobs.finalize_success(job.id, result, now=now)
         if poke:
             await self._poke()
         return won
@@ -862,7 +851,7 @@ PASSWORD = "booth-secret-1"
 TICK_SECONDS = 0.5
 POKE_PAUSE_SECONDS = TICK_SECONDS / 10
 LEASE = LeasePolicy(seconds=9.0)  # heartbeat every 3 s
-PURGE_POLICY = PurgePolicy(orphan_grace_seconds=3600.0, inline_grace_seconds=60.0)
+PURGE_POLICY = PurgePolicy(orphan_grace_seconds=3600.0)
 
 QueueJob = Callable[..., Awaitable[Job]]
 """``await queue_job(slot_id, **options)``: a job queued as SubmitIngest would."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from fakes import (
@@ -222,6 +223,90 @@ async def test_aclose_stops_the_polling_task(
 
     assert await finished(waiting) is False  # waiters still end at their deadline
     assert jobs.calls["finalized_among"] == polls == 1
+
+
+HELD_HERE_SECONDS = 4 * TICK_SECONDS
+
+
+async def test_jobs_held_by_this_process_are_asked_about_only_now_and_then(
+    jobs: InMemoryJobRepository, clock: FakeClock, queue_job: QueueJob
+) -> None:
+    """Our own worker pokes when it finalizes them: no tick needed, only a slow check for
+    what another process did (an operator's cancel there)."""
+    mine, elsewhere = await queue_job(), await queue_job()
+    held_here = {mine.id}
+    waiter = SharedCompletionPoller(
+        jobs,
+        clock,
+        tick_seconds=TICK_SECONDS,
+        held_here=held_here,
+        held_here_seconds=HELD_HERE_SECONDS,
+    )
+    deadline = clock.now() + timedelta(seconds=48)
+    waiting = asyncio.create_task(waiter.wait(mine.id, deadline))
+    await clock.advance(HELD_HERE_SECONDS - TICK_SECONDS)
+    assert jobs.calls["finalized_among"] == 0
+    await clock.advance(TICK_SECONDS)
+    assert jobs.calls["finalized_among"] == 1, "the slow check"
+
+    await jobs.finalize_failure(mine.id, FailureReason.CANCELLED, now=clock.now())  # elsewhere
+    await clock.advance(HELD_HERE_SECONDS)
+    assert await finished(waiting) is True
+    assert jobs.calls["finalized_among"] == 2
+
+    other = asyncio.create_task(waiter.wait(elsewhere.id, deadline))  # not held here: ticks
+    await clock.advance(3 * TICK_SECONDS)
+    assert jobs.calls["finalized_among"] == 5
+    other.cancel()
+    await asyncio.gather(other, return_exceptions=True)
+    await waiter.aclose()
+
+
+async def test_a_poke_still_asks_at_once_for_a_job_held_here(
+    jobs: InMemoryJobRepository, clock: FakeClock, queue_job: QueueJob
+) -> None:
+    job = await queue_job()
+    waiter = SharedCompletionPoller(
+        jobs, clock, tick_seconds=TICK_SECONDS, held_here={job.id}, held_here_seconds=60.0
+    )
+    waiting = asyncio.create_task(waiter.wait(job.id, clock.now() + timedelta(seconds=48)))
+    await clock.advance(TICK_SECONDS * 3)
+    await jobs.finalize_failure(job.id, FailureReason.PROVIDER_ERROR, now=clock.now())
+    waiter.poke()
+    await clock.advance(TICK_SECONDS / 10)
+    assert await finished(waiting) is True
+    assert jobs.calls["finalized_among"] == 1
+    await waiter.aclose()
+
+
+async def test_unchanged_waiters_are_asked_about_with_the_same_tuple(
+    poller: SharedCompletionPoller,
+    jobs: InMemoryJobRepository,
+    clock: FakeClock,
+    queue_job: QueueJob,
+) -> None:
+    """A tick allocates nothing that grows with the waiters while they do not change (the
+    repository may then reuse the ids' encoding); a new waiter makes a new tuple."""
+    asked: list[object] = []
+    answer = jobs.finalized_among
+
+    async def recording(job_ids: Sequence[UUID]) -> list[UUID]:
+        asked.append(job_ids)
+        return await answer(job_ids)
+
+    jobs.finalized_among = recording  # type: ignore[method-assign]
+    first, second = await queue_job(), await queue_job()
+    deadline = clock.now() + timedelta(seconds=48)
+    tasks = [asyncio.create_task(poller.wait(first.id, deadline))]
+    await clock.advance(3 * TICK_SECONDS)
+    assert len(asked) == 3 and isinstance(asked[0], tuple)
+    assert asked[0] is asked[1] is asked[2]
+    tasks.append(asyncio.create_task(poller.wait(second.id, deadline)))
+    await clock.advance(TICK_SECONDS)
+    assert asked[3] is not asked[2] and set(asked[3]) == {first.id, second.id}  # type: ignore[call-overload]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_per_request_poller_queries_once_per_waiter_per_interval(

@@ -150,9 +150,9 @@ def test_impossible_timeout_bounds_are_refused(low: str, high: str) -> None:
 
 def test_provider_concurrency_maps_each_provider_to_its_limit() -> None:
     assert load_settings({}).provider_concurrency == {
-        "local": 4,
-        "gemini": 4,
-        "turbotext": 2,
+        "local": 64,
+        "gemini": 64,
+        "turbotext": 64,
         "openai": 15,
     }
     settings = load_settings(
@@ -163,7 +163,7 @@ def test_provider_concurrency_maps_each_provider_to_its_limit() -> None:
         }
     )
     assert settings.provider_concurrency == {
-        "local": 4,
+        "local": 64,
         "gemini": 7,
         "turbotext": 1,
         "openai": 3,
@@ -252,3 +252,11 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
     assert "openai_api_key='***'" in shown
     assert "https://photos.example.com" in shown  # the rest stays readable
     assert "turbotext_api_key=None" in repr(load_settings({}))
+
+
+def test_the_defaults_let_an_events_booths_run_at_once() -> None:
+    """SPEC §5: 15 booths shooting together never wait for each other's provider calls; the
+    worker holds at least as many jobs as any provider may run."""
+    settings = load_settings({})
+    assert min(settings.provider_concurrency.values()) >= 15
+    assert settings.worker_concurrency >= max(settings.provider_concurrency.values())

@@ -89,7 +89,6 @@ def test_new_job_is_pending_and_active() -> None:
     assert job.finalized_at is None
     assert not job.succeeded
     assert job.result is None
-    assert job.result_inline_base64 is None
     assert job.provider_job_reference is None
     assert job.lease_owner is None
     assert job.lease_expires_at is None
@@ -191,14 +190,13 @@ def test_finalize_success_records_the_result_and_clears_the_lease() -> None:
     claimed = claim(make_job())
     now = T0 + timedelta(seconds=12)
     result = make_result()
-    done = claimed.finalize_success(result, "aGVsbG8=", now=now)
+    done = claimed.finalize_success(result, now=now)
     assert done.is_finalized
     assert done.failure_reason is None
     assert done.succeeded
     assert done.finalized_at == now
     assert done.updated_at == now
     assert done.result == result
-    assert done.result_inline_base64 == "aGVsbG8="
     assert done.lease_owner is None
     assert done.lease_expires_at is None
     assert done.attempts == 1
@@ -223,7 +221,6 @@ def test_finalize_failure_from_processing(reason: FailureReason) -> None:
     assert done.finalized_at == now
     assert done.updated_at == now
     assert done.result is None
-    assert done.result_inline_base64 is None
     assert done.lease_owner is None
     assert done.lease_expires_at is None
     assert done.attempts == 1
@@ -247,7 +244,7 @@ def test_finalize_failure_from_pending(reason: FailureReason) -> None:
 
 
 def _finalized_success() -> Job:
-    return claim(make_job()).finalize_success(make_result(), "eA==", now=T0 + timedelta(seconds=5))
+    return claim(make_job()).finalize_success(make_result(), now=T0 + timedelta(seconds=5))
 
 
 def _finalized(reason: FailureReason) -> Callable[[], Job]:
@@ -272,7 +269,7 @@ def _failure(reason: FailureReason) -> Callable[[Job], Job]:
 
 TRANSITIONS: list[tuple[str, Callable[[Job], Job]]] = [
     ("start_processing", lambda j: j.start_processing(worker_id="z", lease_until=T0, now=T0)),
-    ("finalize_success", lambda j: j.finalize_success(make_result(), "eA==", now=T0)),
+    ("finalize_success", lambda j: j.finalize_success(make_result(), now=T0)),
     *((f"finalize_failure-{r.value}", _failure(r)) for r in FailureReason),
 ]
 
@@ -303,7 +300,7 @@ def test_success_cannot_be_overwritten_by_a_late_timeout() -> None:
 def test_timeout_cannot_be_overwritten_by_a_late_result() -> None:
     timed_out = _finalized(FailureReason.TIMEOUT)()
     with pytest.raises(JobAlreadyFinalized):
-        timed_out.finalize_success(make_result(), "eA==", now=T0 + timedelta(seconds=50))
+        timed_out.finalize_success(make_result(), now=T0 + timedelta(seconds=50))
     assert timed_out.failure_reason is FailureReason.TIMEOUT
     assert timed_out.result is None
 
@@ -344,7 +341,7 @@ def test_any_transition_sequence_reaches_at_most_one_final_state(ops: list[str])
                 job = job.start_processing(worker_id=f"w{step}", lease_until=now, now=now)
                 claims += 1
             elif op == "success":
-                job = job.finalize_success(make_result(), "eA==", now=now)
+                job = job.finalize_success(make_result(), now=now)
             else:
                 job = job.finalize_failure(FailureReason(op), now=now)
         except JobAlreadyFinalized:

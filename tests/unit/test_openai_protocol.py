@@ -13,12 +13,7 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.providers.openai_errors import (
-    backoff_seconds,
-    error_from_response,
-    retry_after_seconds,
-    scrub,
-)
+from adapters.providers.openai_errors import error_from_response, scrub
 from adapters.providers.openai_protocol import (
     DEFAULT_MODEL,
     MAX_PROMPT_CHARS,
@@ -27,6 +22,7 @@ from adapters.providers.openai_protocol import (
     parse_answer,
     resolve_model,
 )
+from adapters.providers.retry_policy import backoff_seconds, retry_after_seconds
 from application.ports import InputImage, ProviderInput
 from domain.errors import ProviderFailed
 from domain.providers import PROVIDERS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 from datetime import timedelta
 from uuid import uuid4
@@ -70,7 +69,6 @@ async def test_success_stores_the_result_and_finalizes_the_job(
     assert final.result.size_bytes == len(RESULT_PNG)
     assert final.result.checksum == hashlib.sha256(RESULT_PNG).hexdigest()
     assert final.result.expires_at == final.finalized_at + timedelta(seconds=3600)
-    assert final.result_inline_base64 == base64.b64encode(RESULT_PNG).decode("ascii")
     assert final.lease_owner is None
     _assert_payload_gone(job, jobs, storage)
     assert job_finalized.count == 1
@@ -113,7 +111,7 @@ async def test_provider_failure_finalizes_provider_error(
     final = jobs.rows[job.id]
     assert final.is_finalized and final.failure_reason is FailureReason.PROVIDER_ERROR
     assert final.failure_detail == "HTTP 503 from the provider"  # for the operator's job view
-    assert final.result is None and final.result_inline_base64 is None
+    assert final.result is None
     assert storage.paths(MediaArea.RESULTS) == set()
     _assert_payload_gone(job, jobs, storage)
     assert job_finalized.count == 1
@@ -140,7 +138,7 @@ async def test_the_deadline_cancels_the_provider_call_and_finalizes_timeout(
     final = jobs.rows[job.id]
     assert final.failure_reason is FailureReason.TIMEOUT
     assert final.finalized_at == job.expires_at
-    assert jobs.calls["renew_lease"] == 15  # every 3 s until the deadline: the lease held
+    assert jobs.calls["renew_leases"] == 15  # every 3 s until the deadline: the lease held
     _assert_payload_gone(job, jobs, storage)
 
 
@@ -210,7 +208,7 @@ async def test_a_late_result_is_discarded_with_its_file(
 
     final = jobs.rows[job.id]
     assert final.failure_reason is FailureReason.TIMEOUT
-    assert final.result is None and final.result_inline_base64 is None
+    assert final.result is None
     assert jobs.calls["finalize_success"] == 1  # it tried, and lost
     assert storage.paths(MediaArea.RESULTS) == set()  # the written file was removed
     _assert_payload_gone(job, jobs, storage)
@@ -367,7 +365,7 @@ async def test_lease_renewal_errors_are_retried_without_giving_up_the_job(
     assert provider.cancelled == []
     provider.release()
     assert await finished(running) is Outcome.SUCCEEDED
-    assert jobs.calls["renew_lease"] == 3
+    assert jobs.calls["renew_leases"] == 3
 
 
 async def test_a_reclaimed_job_is_left_to_the_worker_that_now_holds_it(

@@ -39,7 +39,7 @@ async def _with_result(
         checksum=stored.sha256,
         expires_at=clock.now() + retention,
     )
-    assert await jobs.finalize_success(job.id, result, "", now=clock.now())
+    assert await jobs.finalize_success(job.id, result, now=clock.now())
     return stored.path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import timedelta
 from uuid import uuid4
 
@@ -39,8 +38,7 @@ async def _succeed(
         checksum=stored.sha256,
         expires_at=clock.now() + RETENTION,
     )
-    inline = base64.b64encode(RESULT_PNG).decode()
-    assert await jobs.finalize_success(job.id, result, inline, now=clock.now())
+    assert await jobs.finalize_success(job.id, result, now=clock.now())
     return result
 
 
@@ -202,28 +200,6 @@ async def test_results_past_their_expiry_are_deleted_and_then_answer_gone(
         await get_result(job.id)
 
 
-async def test_inline_results_left_by_a_crashed_request_are_cleared_after_a_grace(
-    purge: PurgeArtifacts,
-    queue_job: QueueJob,
-    jobs: InMemoryJobRepository,
-    storage: InMemoryMediaStorage,
-    clock: FakeClock,
-) -> None:
-    stale = await queue_job()
-    await _succeed(stale, jobs, storage, clock)
-    await clock.advance(40)
-    fresh = await queue_job()
-    await _succeed(fresh, jobs, storage, clock)
-
-    await clock.advance(48 - 40 + PURGE_POLICY.inline_grace_seconds + 1)  # stale: deadline+61
-    report = await purge()
-
-    assert report.inline_results == 1
-    assert jobs.rows[stale.id].result_inline_base64 is None
-    assert jobs.rows[fresh.id].result_inline_base64 is not None  # its request may still answer
-    assert jobs.rows[stale.id].result is not None  # the downloadable file stays
-
-
 async def test_orphan_files_are_deleted_after_the_grace_only_if_unreferenced(
     purge: PurgeArtifacts,
     queue_job: QueueJob,
@@ -278,9 +254,7 @@ async def test_running_twice_is_idempotent(
     state = (dict(jobs.rows), dict(media_objects.rows), dict(storage.files))
     second = await purge()
 
-    assert first == PurgeReport(
-        timed_out=1, payloads=2, links=1, results=1, inline_results=1, orphans=1
-    )
+    assert first == PurgeReport(timed_out=1, payloads=2, links=1, results=1, orphans=1)
     assert second == PurgeReport()
     assert (dict(jobs.rows), dict(media_objects.rows), dict(storage.files)) == state
 

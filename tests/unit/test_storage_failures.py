@@ -75,7 +75,7 @@ async def test_a_result_that_cannot_be_stored_finalizes_the_job_storage_error(
     assert final.is_finalized and final.failure_reason is FailureReason.STORAGE_ERROR
     assert final.failure_detail == "storage full"  # what the operator's job view shows
     assert final.finalized_at == clock.now()
-    assert final.result is None and final.result_inline_base64 is None
+    assert final.result is None
     assert final.lease_owner is None
     assert storage.refused == [MediaArea.RESULTS] and len(provider.calls) == 1
     assert storage.paths(MediaArea.RESULTS) == set()

@@ -17,6 +17,7 @@ from fakes import (
     PNG,
     POKE_PAUSE_SECONDS,
     RESULT_PNG,
+    TICK_SECONDS,
     CountingSignal,
     FakeClock,
     InMemoryJobRepository,
@@ -43,6 +44,7 @@ from domain.errors import (
     DeadlineExpired,
     InvalidPassword,
     JobCancelled,
+    NotFound,
     PayloadTooLarge,
     PhotoChangerError,
     ProviderFailed,
@@ -418,17 +420,41 @@ async def test_a_job_finalized_without_result_elsewhere_answers_its_reason(
     assert raised.value.details == {"job_id": str(job.id)}
 
 
-async def test_delivery_takes_the_inline_result_out_of_the_row(
-    submit_ingest: SubmitIngest, worker: ScriptedWorker, jobs: InMemoryJobRepository
+async def test_the_booth_gets_the_result_file_the_worker_wrote(
+    submit_ingest: SubmitIngest,
+    worker: ScriptedWorker,
+    jobs: InMemoryJobRepository,
+    storage: InMemoryMediaStorage,
 ) -> None:
+    """No copy of the image goes through the job row: the answer is read from the file."""
+    image = RESULT_PNG + b"-only-in-the-file"
     submitting = asyncio.create_task(submit_ingest(ingest_command()))
-    await worker.succeed(await worker.claim())
+    await worker.succeed(await worker.claim(), image)
     result = await finished(submitting)
-    assert result.image == RESULT_PNG
+    assert result.image == image
 
     job = jobs.rows[result.job_id]
-    assert job.result_inline_base64 is None
     assert job.result is not None and job.result.file_path is not None  # download stays
+    assert storage.files[job.result.file_path].data == image
+
+
+async def test_a_result_file_gone_before_delivery_is_not_found_not_a_crash(
+    submit_ingest: SubmitIngest,
+    worker: ScriptedWorker,
+    jobs: InMemoryJobRepository,
+    storage: InMemoryMediaStorage,
+    clock: FakeClock,
+) -> None:
+    submitting = asyncio.create_task(submit_ingest(ingest_command()))
+    job = await worker.claim()
+    await worker.succeed(job, poke=False)
+    result = jobs.rows[job.id].result
+    assert result is not None and result.file_path is not None
+    del storage.files[result.file_path]  # e.g. an operator cleaning MEDIA_ROOT by hand
+    await clock.advance(TICK_SECONDS)
+    with pytest.raises(NotFound, match="no longer available") as raised:
+        await finished(submitting)
+    assert raised.value.details == {"job_id": str(job.id)}
 
 
 async def test_a_declared_hash_mismatch_is_not_fatal(

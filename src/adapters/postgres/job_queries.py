@@ -21,13 +21,13 @@ from application.query_ports import (
 )
 from domain.job import Job
 
-# Every column but the inline result, which only the waiting request may read.
+# Every column of the row.
 JOB_COLUMNS = """
 id, slot_id, provider, operation, settings, status, is_finalized, failure_reason,
 failure_detail, finalized_at, expires_at, payload_path, payload_mime, payload_size_bytes,
 payload_sha256, payload_expires_at, metadata, provider_job_reference, result_file_path,
 result_mime_type, result_size_bytes, result_checksum, result_expires_at,
-NULL::text AS result_inline_base64, lease_owner, lease_expires_at, attempts,
+lease_owner, lease_expires_at, attempts,
 result_retention_sec, created_at, updated_at, is_test
 """
 

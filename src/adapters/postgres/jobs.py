@@ -21,31 +21,24 @@ INSERT INTO job (
     id, slot_id, provider, operation, settings, status, is_finalized, failure_reason,
     finalized_at, expires_at, payload_path, payload_mime, payload_size_bytes, payload_sha256,
     payload_expires_at, metadata, provider_job_reference, result_file_path, result_mime_type,
-    result_size_bytes, result_checksum, result_expires_at, result_inline_base64, lease_owner,
-    lease_expires_at, attempts, result_retention_sec, created_at, updated_at, is_test
+    result_size_bytes, result_checksum, result_expires_at, lease_owner, lease_expires_at,
+    attempts, result_retention_sec, created_at, updated_at, is_test
 )
 SELECT %(id)s, %(slot_id)s, %(provider)s, %(operation)s, %(settings)s, %(status)s,
        %(is_finalized)s, %(failure_reason)s, %(finalized_at)s, %(expires_at)s,
        %(payload_path)s, %(payload_mime)s, %(payload_size_bytes)s, %(payload_sha256)s,
        %(payload_expires_at)s, %(metadata)s, %(provider_job_reference)s,
        %(result_file_path)s, %(result_mime_type)s, %(result_size_bytes)s,
-       %(result_checksum)s, %(result_expires_at)s, %(result_inline_base64)s,
-       %(lease_owner)s, %(lease_expires_at)s, %(attempts)s, %(result_retention_sec)s,
+       %(result_checksum)s, %(result_expires_at)s, %(lease_owner)s, %(lease_expires_at)s,
+       %(attempts)s, %(result_retention_sec)s,
        %(created_at)s, %(updated_at)s, %(is_test)s
 WHERE photochanger_admit_job(%(max_unfinished)s)  -- exact limit, one round trip (0003)
 """
 
 GET = "SELECT * FROM job WHERE id = %(id)s"
 
-# The row as it was, with the inline result handed over and cleared in the same statement.
-TAKE_INLINE_RESULT = """
-UPDATE job AS j SET result_inline_base64 = NULL
-FROM (SELECT id, result_inline_base64 FROM job WHERE id = %(id)s FOR UPDATE) AS before
-WHERE j.id = before.id
-RETURNING j.*, before.result_inline_base64 AS taken_inline_base64
-"""
-
-FINALIZED_AMONG = "SELECT id FROM job WHERE id = ANY(%(ids)s) AND is_finalized"
+# The ids come as one uuid[] literal, encoded once per set of waiters (see _IdArray).
+FINALIZED_AMONG = "SELECT id FROM job WHERE id = ANY(%(ids)s::uuid[]) AND is_finalized"
 
 CLAIM_NEXT = """
 UPDATE job
@@ -62,9 +55,10 @@ WHERE id = (
 RETURNING *
 """
 
-RENEW_LEASE = """
+# Every job a worker holds, in one statement per heartbeat (not one per job).
+RENEW_LEASES = """
 UPDATE job SET lease_expires_at = %(lease_until)s
-WHERE id = %(id)s AND lease_owner = %(worker_id)s AND NOT is_finalized
+WHERE id = ANY(%(ids)s) AND lease_owner = %(worker_id)s AND NOT is_finalized
 RETURNING id
 """
 
@@ -80,8 +74,7 @@ UPDATE job
 SET is_finalized = true, failure_reason = NULL, finalized_at = %(now)s, updated_at = %(now)s,
     result_file_path = %(result_file_path)s, result_mime_type = %(result_mime_type)s,
     result_size_bytes = %(result_size_bytes)s, result_checksum = %(result_checksum)s,
-    result_expires_at = %(result_expires_at)s, result_inline_base64 = %(inline)s,
-    lease_owner = NULL, lease_expires_at = NULL
+    result_expires_at = %(result_expires_at)s, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = %(id)s AND NOT is_finalized
 RETURNING id
 """
@@ -106,11 +99,6 @@ WHERE NOT is_finalized AND id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING *
-"""
-
-CLEAR_STALE_INLINE_RESULTS = """
-UPDATE job SET result_inline_base64 = NULL
-WHERE is_finalized AND result_inline_base64 IS NOT NULL AND expires_at < %(expired_before)s
 """
 
 PAYLOADS_TO_PURGE = """
@@ -146,11 +134,30 @@ SELECT result_file_path AS path FROM job WHERE result_file_path = ANY(%(paths)s)
 COUNT_UNFINISHED = "SELECT count(*) AS n FROM job WHERE NOT is_finalized"
 
 
+class _EncodedIds:
+    """The ``uuid[]`` literal of the ids last asked about, rebuilt only when they change.
+
+    The completion poller asks about the same waiting requests tick after tick and passes the
+    same tuple while that set is unchanged, so a tick encodes nothing that grows with the
+    number of waiters: psycopg sends the cached string as it is."""
+
+    def __init__(self) -> None:
+        self._ids: Sequence[UUID] = ()
+        self._literal = "{}"
+
+    def encoded(self, ids: Sequence[UUID]) -> str:
+        if not (isinstance(ids, tuple) and ids is self._ids):  # a list may change in place
+            self._ids = ids
+            self._literal = "{" + ",".join(map(str, ids)) + "}"
+        return self._literal
+
+
 class PostgresJobRepository:
     """Implements ``application.ports.JobRepository``."""
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+        self._asked = _EncodedIds()
 
     async def add_if_capacity(self, job: Job, *, max_unfinished: int) -> bool:
         params = {**job_params(job), "max_unfinished": max_unfinished}
@@ -160,30 +167,27 @@ class PostgresJobRepository:
         row = await fetch_one(self._pool, GET, {"id": job_id})
         return None if row is None else job_from_row(row)
 
-    async def take_inline_result(self, job_id: UUID) -> Job | None:
-        row = await fetch_one(self._pool, TAKE_INLINE_RESULT, {"id": job_id})
-        if row is None:
-            return None
-        return job_from_row({**row, "result_inline_base64": row["taken_inline_base64"]})
-
     async def finalized_among(self, job_ids: Sequence[UUID]) -> list[UUID]:
         if not job_ids:
             return []
-        return [
-            row["id"]
-            for row in await fetch_all(self._pool, FINALIZED_AMONG, {"ids": list(job_ids)})
-        ]
+        ids = self._asked.encoded(job_ids)
+        rows = await fetch_all(self._pool, FINALIZED_AMONG, {"ids": ids}, prepare=True)
+        return [row["id"] for row in rows]
 
     async def claim_next(
         self, *, worker_id: str, now: datetime, lease_until: datetime
     ) -> Job | None:
         params = {"worker_id": worker_id, "now": now, "lease_until": lease_until}
-        row = await fetch_one(self._pool, CLAIM_NEXT, params)
+        row = await fetch_one(self._pool, CLAIM_NEXT, params, prepare=True)  # the idle poll
         return None if row is None else job_from_row(row)
 
-    async def renew_lease(self, job_id: UUID, *, worker_id: str, lease_until: datetime) -> bool:
-        params = {"id": job_id, "worker_id": worker_id, "lease_until": lease_until}
-        return await fetch_one(self._pool, RENEW_LEASE, params) is not None
+    async def renew_leases(
+        self, job_ids: Sequence[UUID], *, worker_id: str, lease_until: datetime
+    ) -> set[UUID]:
+        if not job_ids:
+            return set()
+        params = {"ids": list(job_ids), "worker_id": worker_id, "lease_until": lease_until}
+        return {row["id"] for row in await fetch_all(self._pool, RENEW_LEASES, params)}
 
     async def release(self, job_id: UUID, *, worker_id: str) -> None:
         await execute(self._pool, RELEASE, {"id": job_id, "worker_id": worker_id})
@@ -191,10 +195,8 @@ class PostgresJobRepository:
     async def set_provider_reference(self, job_id: UUID, reference: str) -> None:
         await execute(self._pool, SET_PROVIDER_REFERENCE, {"id": job_id, "reference": reference})
 
-    async def finalize_success(
-        self, job_id: UUID, result: JobResult, inline_base64: str, *, now: datetime
-    ) -> bool:
-        params = {"id": job_id, "now": now, "inline": inline_base64, **result_params(result)}
+    async def finalize_success(self, job_id: UUID, result: JobResult, *, now: datetime) -> bool:
+        params = {"id": job_id, "now": now, **result_params(result)}
         return await fetch_one(self._pool, FINALIZE_SUCCESS, params) is not None
 
     async def finalize_failure(
@@ -211,10 +213,6 @@ class PostgresJobRepository:
     async def finalize_expired(self, *, now: datetime, limit: int) -> list[Job]:
         rows = await fetch_all(self._pool, FINALIZE_EXPIRED, {"now": now, "limit": limit})
         return [job_from_row(row) for row in rows]
-
-    async def clear_stale_inline_results(self, *, expired_before: datetime) -> int:
-        params = {"expired_before": expired_before}
-        return await execute(self._pool, CLEAR_STALE_INLINE_RESULTS, params)
 
     async def payloads_to_purge(self, *, now: datetime, limit: int) -> list[Job]:
         rows = await fetch_all(self._pool, PAYLOADS_TO_PURGE, {"now": now, "limit": limit})

@@ -90,17 +90,25 @@ async def transaction(pool: Pool) -> AsyncIterator[AsyncCursor[DictRow]]:
     _reraise_swallowed_cancellation()
 
 
-async def fetch_one(pool: Pool, query: str, params: Params | None = None) -> DictRow | None:
-    """One statement; its first row (``RETURNING`` rows too), or None."""
+async def fetch_one(
+    pool: Pool, query: str, params: Params | None = None, *, prepare: bool | None = None
+) -> DictRow | None:
+    """One statement; its first row (``RETURNING`` rows too), or None.
+
+    ``prepare=True`` prepares the statement on its connection's first use of it: for the
+    polls that run every few hundred milliseconds. Otherwise psycopg prepares a statement once
+    a connection has run it ``prepare_threshold`` (5) times."""
     async with statement(pool) as cur:
-        await cur.execute(query, params)
+        await cur.execute(query, params, prepare=prepare)
         return await cur.fetchone()
 
 
-async def fetch_all(pool: Pool, query: str, params: Params | None = None) -> list[DictRow]:
-    """One statement; all its rows."""
+async def fetch_all(
+    pool: Pool, query: str, params: Params | None = None, *, prepare: bool | None = None
+) -> list[DictRow]:
+    """One statement; all its rows (``prepare`` as in ``fetch_one``)."""
     async with statement(pool) as cur:
-        await cur.execute(query, params)
+        await cur.execute(query, params, prepare=prepare)
         return await cur.fetchall()
 
 

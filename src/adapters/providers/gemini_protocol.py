@@ -7,14 +7,15 @@ drift into sharing one misunderstanding: the fake re-implements the checks indep
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
+from adapters.providers.retry_policy import RETRYABLE_STATUSES, duration_seconds
 from application.ports import InputImage, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
 from domain.providers import GEMINI_ASPECT_RATIOS, GEMINI_IMAGE_SIZES
@@ -89,13 +90,60 @@ class NoImage(ProviderFailed):
     """
 
 
+# --- request body, encoded by msgspec: each image is base64-encoded once, straight into the
+# JSON buffer (no intermediate base64 bytes, str and re-encoded str copies of the photo).
+
+
+class _Blob(msgspec.Struct):
+    mime_type: str
+    data: bytes  # msgspec writes bytes as a base64 JSON string
+
+
+class _InlinePart(msgspec.Struct):
+    inline_data: _Blob
+
+
+class _TextPart(msgspec.Struct):
+    text: str
+
+
+class _Content(msgspec.Struct):
+    role: str
+    parts: list[_TextPart | _InlinePart]
+
+
+class _GenerationConfig(msgspec.Struct, rename="camel", omit_defaults=True):
+    response_modalities: list[str]
+    image_config: dict[str, str] | None = None
+
+
+class GenerateContentRequest(msgspec.Struct, rename={"generation_config": "generationConfig"}):
+    """The JSON body (``contents[].parts[]`` with ``text`` / ``inline_data``)."""
+
+    contents: list[_Content]
+    generation_config: _GenerationConfig
+
+
+_REQUEST_ENCODER = msgspec.json.Encoder()
+
+
 @dataclass(frozen=True, slots=True)
 class GeminiCall:
-    """One ``generateContent`` request: the model, its URL path and the JSON body."""
+    """One ``generateContent`` request: the model, its URL path and the body."""
 
     model: str
     path: str
-    body: dict[str, Any]
+    request: GenerateContentRequest
+
+    def encode(self) -> bytes:
+        """The JSON body as sent."""
+        return _REQUEST_ENCODER.encode(self.request)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON body as plain data (images as base64 text), for inspection."""
+        body: dict[str, Any] = msgspec.to_builtins(self.request)
+        return body
 
 
 # --- request ------------------------------------------------------------------------------
@@ -126,15 +174,10 @@ def generate_content_path(model: str) -> str:
     return f"/v1beta/models/{model}:generateContent"
 
 
-def _inline(image: InputImage, what: str) -> dict[str, Any]:
+def _inline(image: InputImage, what: str) -> _InlinePart:
     if not image.data:
         raise ProviderFailed(f"the {what} has no data to send to Gemini")
-    return {
-        "inline_data": {
-            "mime_type": image.mime.lower(),
-            "data": base64.b64encode(image.data).decode("ascii"),
-        }
-    }
+    return _InlinePart(_Blob(mime_type=image.mime.lower(), data=image.data))
 
 
 def _prompt(settings: Mapping[str, Any], recipe: OperationRecipe, operation: str) -> str:
@@ -160,7 +203,7 @@ def build_call(request: ProviderInput) -> GeminiCall:
     model = resolve_model(request.settings)
     prompt = _prompt(request.settings, recipe, request.operation)
     text = f"{recipe.guide}\n\n{prompt}" if recipe.guide else prompt
-    parts: list[dict[str, Any]] = [{"text": text}, _inline(request.photo, "photo")]
+    parts: list[_TextPart | _InlinePart] = [_TextPart(text), _inline(request.photo, "photo")]
     for field in recipe.template_fields:
         template = request.templates.get(field)
         if template is None:
@@ -169,12 +212,13 @@ def build_call(request: ProviderInput) -> GeminiCall:
                 {"setting": field},
             )
         parts.append(_inline(template, f"template {field}"))
-    config: dict[str, Any] = {"responseModalities": ["IMAGE"]}
-    image_config = resolve_image_config(request.settings)
-    if image_config:
-        config["imageConfig"] = image_config
-    body = {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
-    return GeminiCall(model=model, path=generate_content_path(model), body=body)
+    config = _GenerationConfig(
+        response_modalities=["IMAGE"], image_config=resolve_image_config(request.settings) or None
+    )
+    body = GenerateContentRequest(
+        contents=[_Content(role="user", parts=parts)], generation_config=config
+    )
+    return GeminiCall(model=model, path=generate_content_path(model), request=body)
 
 
 # slot setting (image_config.*) -> generationConfig.imageConfig field, with allowed values
@@ -207,46 +251,102 @@ def resolve_image_config(settings: Mapping[str, Any]) -> dict[str, str]:
 
 
 # --- response -----------------------------------------------------------------------------
+# Real answers are camelCase; the REST API also speaks snake_case, so both spellings are
+# fields. An image's base64 is kept as the raw JSON text (``msgspec.Raw``, no copy) and only
+# the image that is taken is decoded (no regular expression over megabytes): a thinking
+# model's draft images are never decoded.
 
 
-def _field(mapping: Mapping[str, Any], camel: str, snake: str) -> Any:
-    """Real answers are camelCase; the REST API also speaks snake_case, so accept both."""
-    return mapping[camel] if camel in mapping else mapping.get(snake)
+class _InlineAnswer(msgspec.Struct):
+    mime_camel: str | None = msgspec.field(name="mimeType", default=None)
+    mime_snake: str | None = msgspec.field(name="mime_type", default=None)
+    data: msgspec.Raw = msgspec.Raw()
+
+    @property
+    def mime(self) -> str:
+        value = self.mime_camel if self.mime_camel is not None else self.mime_snake
+        return value.split(";", 1)[0].strip().lower() if value else ""
 
 
-def _decode_base64(data: str) -> bytes:
+class _PartAnswer(msgspec.Struct):
+    text: str | None = None
+    thought: bool | None = None
+    inline_camel: _InlineAnswer | None = msgspec.field(name="inlineData", default=None)
+    inline_snake: _InlineAnswer | None = msgspec.field(name="inline_data", default=None)
+
+    @property
+    def inline(self) -> _InlineAnswer | None:
+        """The inline data of a part that is not a thought and carries some."""
+        inline = self.inline_camel if self.inline_camel is not None else self.inline_snake
+        if self.thought is True or inline is None:
+            return None
+        data = memoryview(inline.data)
+        if len(data) <= 2 or data[0] != ord('"'):
+            return None  # absent, the empty string, or not a string at all
+        return inline
+
+
+class _ContentAnswer(msgspec.Struct):
+    parts: list[_PartAnswer] | None = None
+
+
+class _Candidate(msgspec.Struct):
+    content: _ContentAnswer | None = None
+    finish_camel: str | None = msgspec.field(name="finishReason", default=None)
+    finish_snake: str | None = msgspec.field(name="finish_reason", default=None)
+
+
+class _PromptFeedback(msgspec.Struct):
+    block_camel: str | None = msgspec.field(name="blockReason", default=None)
+    block_snake: str | None = msgspec.field(name="block_reason", default=None)
+
+
+class _Answer(msgspec.Struct):
+    candidates: list[_Candidate] | None = None
+    feedback_camel: _PromptFeedback | None = msgspec.field(name="promptFeedback", default=None)
+    feedback_snake: _PromptFeedback | None = msgspec.field(name="prompt_feedback", default=None)
+
+
+_ANSWER_DECODER = msgspec.json.Decoder(_Answer)
+
+
+def _decode_base64(data: msgspec.Raw) -> bytes:
+    """The bytes of a JSON string of base64: decoded by msgspec straight from the answer's
+    buffer (strict: padding required, nothing outside the alphabet). Only URL-safe base64,
+    which the REST API may also send, takes the slower way through a ``str``."""
     try:
-        if "-" in data or "_" in data:
-            return base64.b64decode(data, altchars=b"-_", validate=True)
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
+        return _BASE64.decode(data)
+    except msgspec.DecodeError:
+        pass
+    try:
+        text = msgspec.json.decode(data, type=str)
+        if "-" in text or "_" in text:
+            text = text.translate(_URL_SAFE)
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, msgspec.DecodeError, ValueError):
         raise ProviderFailed("Gemini answered with image data that is not valid base64") from None
 
 
-def _normalise_mime(value: Any) -> str:
-    return value.split(";", 1)[0].strip().lower() if isinstance(value, str) else ""
+_BASE64 = msgspec.json.Decoder(bytes)
+_URL_SAFE = str.maketrans("-_", "+/")
 
 
-def _inline_part(part: Any) -> tuple[str, str] | None:
-    """(MIME, base64) of a part carrying inline data; thoughts and text parts are skipped."""
-    if not isinstance(part, Mapping) or part.get("thought") is True:
-        return None
-    inline = _field(part, "inlineData", "inline_data")
-    if not isinstance(inline, Mapping):
-        return None
-    data = inline.get("data")
-    if not isinstance(data, str) or data == "":
-        return None
-    return _normalise_mime(_field(inline, "mimeType", "mime_type")), data
-
-
-def _model_text(parts: list[Any]) -> str:
-    texts = [
-        p["text"]
-        for p in parts
-        if isinstance(p, Mapping) and isinstance(p.get("text"), str) and not p.get("thought")
-    ]
+def _model_text(parts: list[_PartAnswer]) -> str:
+    texts = [p.text for p in parts if p.text is not None and not p.thought]
     return " ".join(" ".join(texts).split())[:200]
+
+
+def _decode_answer(raw: bytes) -> _Answer:
+    try:
+        return _ANSWER_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:  # JSON, but not shaped like an answer
+        problem = str(exc)
+        if " - at `" not in problem:  # the document itself is of the wrong type
+            raise ProviderFailed("Gemini answered with JSON that is not an object") from None
+        what = "candidate" if "`$.candidates[" in problem else "answer"
+        raise ProviderFailed(f"Gemini answered with a malformed {what} ({problem[:200]})") from None
+    except msgspec.DecodeError:
+        raise ProviderFailed("Gemini answered with something that is not JSON") from None
 
 
 def parse_response(raw: bytes) -> ProviderOutput:
@@ -258,40 +358,29 @@ def parse_response(raw: bytes) -> ProviderOutput:
     Raises ``NoImage`` when the model simply produced no image (worth another try) and
     ``ProviderFailed`` when the prompt or the answer was refused or the answer is unusable.
     """
-    try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ProviderFailed("Gemini answered with something that is not JSON") from None
-    if not isinstance(payload, Mapping):
-        raise ProviderFailed("Gemini answered with JSON that is not an object")
-    feedback = _field(payload, "promptFeedback", "prompt_feedback")
-    if isinstance(feedback, Mapping):
-        reason = _field(feedback, "blockReason", "block_reason")
-        if isinstance(reason, str) and reason:
-            raise ProviderFailed(
-                f"Gemini refused the request (blockReason {reason}): the prompt or an input "
-                "image was blocked; change the slot's prompt or images",
-                {"block_reason": reason[:100]},
-            )
-    candidates = payload.get("candidates")
-    if not isinstance(candidates, list) or not candidates:
+    payload = _decode_answer(raw)
+    feedback = payload.feedback_camel or payload.feedback_snake
+    reason = feedback and (feedback.block_camel or feedback.block_snake)
+    if reason:
+        raise ProviderFailed(
+            f"Gemini refused the request (blockReason {reason}): the prompt or an input "
+            "image was blocked; change the slot's prompt or images",
+            {"block_reason": reason[:100]},
+        )
+    if not payload.candidates:
         raise ProviderFailed("Gemini answered without any candidate")
-    candidate = candidates[0]
-    if not isinstance(candidate, Mapping):
-        raise ProviderFailed("Gemini answered with a malformed candidate")
-    content = candidate.get("content")
-    parts = content.get("parts") if isinstance(content, Mapping) else None
-    parts = parts if isinstance(parts, list) else []
+    candidate = payload.candidates[0]
+    parts = (candidate.content.parts if candidate.content is not None else None) or []
     other_mimes: list[str] = []
     for part in reversed(parts):
-        inline = _inline_part(part)
+        inline = part.inline
         if inline is None:
             continue
-        mime, data = inline
+        mime = inline.mime
         if mime not in RESULT_MIMES:
             other_mimes.append(mime or "unlabelled")
             continue
-        image = _decode_base64(data)
+        image = _decode_base64(inline.data)
         if image:
             return ProviderOutput(image=image, mime=mime)
     if other_mimes:
@@ -300,8 +389,7 @@ def parse_response(raw: bytes) -> ProviderOutput:
             f"({', '.join(sorted(RESULT_MIMES))})",
             {"mime": other_mimes[0][:100]},
         )
-    finish = _field(candidate, "finishReason", "finish_reason")
-    finish = finish if isinstance(finish, str) and finish else "unspecified"
+    finish = candidate.finish_camel or candidate.finish_snake or "unspecified"
     if finish in REFUSAL_REASONS:
         raise ProviderFailed(
             f"Gemini refused to produce an image (finishReason {finish}); change the slot's "
@@ -348,8 +436,8 @@ def _truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
 
 def _rpc_error(raw: bytes) -> Mapping[str, Any] | None:
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
         return None
     if isinstance(payload, list) and payload:  # some Google front ends wrap it in a list
         payload = payload[0]
@@ -366,9 +454,28 @@ def _error_reason(error: Mapping[str, Any]) -> str:
     return ""
 
 
+def is_retryable(http_status: int) -> bool:
+    """``429 RESOURCE_EXHAUSTED`` and ``503 UNAVAILABLE`` may pass: asked again after a
+    pause (while the deadline allows); every other error fails the job at once."""
+    return http_status in RETRYABLE_STATUSES
+
+
+def retry_delay_seconds(raw: bytes) -> float | None:
+    """The wait Google asks for in a ``google.rpc.RetryInfo`` detail (``"retryDelay": "37s"``,
+    sent with quota errors), or ``None``."""
+    error = _rpc_error(raw)
+    details = error.get("details") if error is not None else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith(
+            "google.rpc.RetryInfo"
+        ):
+            return duration_seconds(detail.get("retryDelay"))
+    return None
+
+
 def error_from_response(http_status: int, raw: bytes) -> ProviderFailed:
     """A ``ProviderFailed`` naming the HTTP status, Google's RPC status and message, and a
-    hint for the operator; never retried (the deadline is too short for quota back-off)."""
+    hint for the operator."""
     error = _rpc_error(raw)
     if error is not None:
         rpc_status = str(error.get("status") or _STATUS_BY_HTTP.get(http_status, "UNKNOWN"))

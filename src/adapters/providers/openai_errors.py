@@ -1,24 +1,23 @@
-"""What an OpenAI Images error answer means for the job, and how long to wait before asking
-again (pure functions). Errors look like ``{"error": {"message", "type", "param", "code"}}``."""
+"""What an OpenAI Images error answer means for the job (pure functions); how long to wait
+before asking again is ``retry_policy``'s. Errors look like
+``{"error": {"message", "type", "param", "code"}}``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import msgspec
 
+from adapters.providers.retry_policy import RETRYABLE_STATUSES
 from domain.errors import ProviderFailed
 
 MAX_ERROR_MESSAGE = 300
 # Codes meaning "OpenAI's safety system refused the inputs or the result": the same photo and
 # prompt will be refused again, so the job fails at once with a message saying so.
 REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
-RETRYABLE_STATUSES = frozenset({429, 503})
 # OpenAI echoes part of a wrong key ("Incorrect API key provided: sk-proj-abc*****wxyz"); a
 # proxy's error page may echo the Authorization header.
 _KEY_ECHO = re.compile(r"\bsk-[A-Za-z0-9_*.\-]+")
@@ -112,43 +111,3 @@ def error_from_response(http_status: int, raw: bytes) -> ApiFailure:
         ProviderFailed(f"OpenAI answered HTTP {http_status}{label}: {message} ({hint})", details),
         retryable=retryable,
     )
-
-
-# --- retries ------------------------------------------------------------------------------
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: datetime) -> float | None:
-    """How long the server asks us to wait: ``retry-after-ms`` (OpenAI's own), else
-    ``Retry-After`` in seconds or as an HTTP date; ``None`` when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            value = float(millis)
-        except ValueError:
-            value = float("nan")
-        if value == value and value >= 0:  # not NaN
-            return min(value / 1000, 86_400.0)
-    header = headers.get("retry-after")
-    if header is None:
-        return None
-    header = header.strip()
-    try:
-        seconds = float(header)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = (when - now).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), 86_400.0)
-
-
-def backoff_seconds(attempt: int, retry_after: float | None, *, base: float, cap: float) -> float:
-    """The pause after failed attempt ``attempt`` (1-based): exponential from ``base`` up to
-    ``cap``, and never shorter than what the server asked for."""
-    exponential = min(cap, base * 2.0 ** min(max(attempt - 1, 0), 30))
-    return max(exponential, retry_after or 0.0)

@@ -19,11 +19,7 @@ import httpx
 
 from adapters.providers.cancel_once import cancel_once
 from adapters.providers.capped_body import read_capped
-from adapters.providers.openai_errors import (
-    backoff_seconds,
-    error_from_response,
-    retry_after_seconds,
-)
+from adapters.providers.openai_errors import error_from_response
 from adapters.providers.openai_protocol import (
     EDITS_PATH,
     IMAGE_FIELD,
@@ -31,6 +27,7 @@ from adapters.providers.openai_protocol import (
     build_edit,
     parse_answer,
 )
+from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from adapters.storage.image_type import sniff_image_mime
 from application.ports import Clock, ProviderInput, ProviderOutput
 from domain.deadlines import SYNC_TIMEOUT_MAX_SEC, calculate_deadline_info
@@ -39,8 +36,6 @@ from domain.errors import ProviderFailed
 logger = logging.getLogger(__name__)
 
 RESULT_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
-# A retry that would leave the call less than this before the deadline is not worth sending.
-MIN_CALL_SECONDS = 0.5
 _REDACTED = "[redacted]"
 
 
@@ -58,9 +53,8 @@ class OpenAIImagesProvider:
         max_attempts: int = 5,
         backoff_base_seconds: float = 0.5,
         backoff_max_seconds: float = 8.0,
+        max_connections: int = 100,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         if max_result_bytes <= 0:
             raise ValueError("max_result_bytes must be positive")
         self._base_url = base_url.rstrip("/")
@@ -68,12 +62,14 @@ class OpenAIImagesProvider:
         self._clock = clock
         self._client = client
         self._owns_client = client is None
+        self._max_connections = max_connections
         self._max_result_bytes = max_result_bytes
         # The answer is JSON with the image in base64: a third larger, plus a little JSON.
         self._max_answer_bytes = max_result_bytes * 4 // 3 + 64 * 1024
-        self._attempts = max_attempts
-        self._backoff_base = max(backoff_base_seconds, 0.0)
-        self._backoff_max = max(backoff_max_seconds, self._backoff_base)
+        base = max(backoff_base_seconds, 0.0)
+        self._retry = RetryPolicy(
+            max_attempts=max_attempts, base_seconds=base, max_seconds=max(backoff_max_seconds, base)
+        )
 
     def __repr__(self) -> str:  # the key must not show up in a traceback's locals
         return f"OpenAIImagesProvider(base_url={self._base_url!r})"
@@ -86,8 +82,13 @@ class OpenAIImagesProvider:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            # Only a fallback: every request passes the job's remaining time as its timeout.
-            self._client = httpx.AsyncClient(timeout=SYNC_TIMEOUT_MAX_SEC)
+            # The timeout is only a fallback: every request passes the job's remaining time.
+            # The pool follows the concurrency setting (httpx's default is 100 connections).
+            n = self._max_connections
+            self._client = httpx.AsyncClient(
+                timeout=SYNC_TIMEOUT_MAX_SEC,
+                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+            )
         return self._client
 
     def _redact(self, text: str) -> str:
@@ -115,16 +116,11 @@ class OpenAIImagesProvider:
             problem = error_from_response(status, raw)
             message = self._redact(problem.failure.message)
             details = {**problem.failure.details, "attempts": attempt}
-            if not problem.retryable or attempt >= self._attempts:
+            if not problem.retryable or attempt >= self._retry.max_attempts:
                 suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
                 raise ProviderFailed(message + suffix, details)
-            pause = backoff_seconds(
-                attempt,
-                retry_after_seconds(headers, now=self._clock.now()),
-                base=self._backoff_base,
-                cap=self._backoff_max,
-            )
-            if pause + MIN_CALL_SECONDS >= self._seconds_left(request.deadline):
+            pause = self._retry.pause(attempt, retry_after_seconds(headers, now=self._clock.now()))
+            if not self._retry.leaves_time(pause, self._seconds_left(request.deadline)):
                 raise ProviderFailed(
                     f"{message}; the job has no time left to wait {pause:.1f} s and try again",
                     details,
@@ -136,7 +132,7 @@ class OpenAIImagesProvider:
                 message,
                 pause,
                 attempt + 1,
-                self._attempts,
+                self._retry.max_attempts,
             )
             await self._clock.sleep(pause)
 

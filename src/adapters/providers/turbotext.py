@@ -9,7 +9,10 @@ more is sent.
 Transient trouble while polling (HTTP 429 or 5xx, a network error) is tolerated up to
 ``MAX_POLL_FAILURES - 1`` times in a row: a poll is idempotent, so asking again at the next
 interval is safe, and a flaky gateway should not cost the booth its picture. ``create_queue``
-is never repeated: it is not idempotent and a second call could run (and bill) the job twice.
+is not idempotent: a second call could run (and bill) the job twice, so it is repeated only
+after a ``429``, the one answer that says the request was refused before anything was queued
+(after ``Retry-After`` or a backoff, while the deadline leaves time: ``retry_policy``); a 5xx
+or a network error may come after the job was queued, so it fails the job at once.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import httpx
 
 from adapters.providers.cancel_once import cancel_once
 from adapters.providers.capped_body import read_capped
+from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from adapters.providers.turbotext_protocol import (
     Ready,
     Reconnect,
@@ -53,6 +57,16 @@ class _TransientFailure(ProviderFailed):
     """A failure that a later, identical poll may not repeat (429, 5xx, network)."""
 
 
+class _RateLimited(_TransientFailure):
+    """HTTP 429: nothing was done; ``retry_after`` is the wait the server asked for."""
+
+    def __init__(
+        self, message: str, details: Mapping[str, Any], *, retry_after: float | None
+    ) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
 class TurbotextProvider:
     """``ProviderAdapter`` for provider ``turbotext`` (SPEC §8).
 
@@ -69,6 +83,8 @@ class TurbotextProvider:
         client: httpx.AsyncClient | None = None,
         poll_interval_seconds: float = 2.5,
         max_result_bytes: int = 50 * 1024 * 1024,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 100,
     ) -> None:
         if poll_interval_seconds <= 0:
             raise ValueError("poll_interval_seconds must be positive")
@@ -81,6 +97,8 @@ class TurbotextProvider:
         self._owns_client = client is None
         self._poll_interval = poll_interval_seconds
         self._max_result_bytes = max_result_bytes
+        self._retry = retry or RetryPolicy()  # create_queue after a 429
+        self._max_connections = max_connections
 
     def __repr__(self) -> str:
         return f"TurbotextProvider(base_url={self._base_url!r})"  # never the key
@@ -106,13 +124,44 @@ class TurbotextProvider:
                 photo_url=request.photo.url,
                 template_urls={name: image.url for name, image in request.templates.items()},
             )
-            answer = await self._call(endpoint, form, request.deadline, what="create_queue")
+            answer = await self._create_queue(endpoint, form, request)
             queueid = parse_create_queue(answer)
             log.info("job %s: turbotext %s queued as %s", request.job_id, method, queueid)
             await request.record_reference(str(queueid))
         ready = await self._poll(endpoint, queueid, request)
         log.info("job %s: turbotext queue %s is ready", request.job_id, queueid)
         return await self._download(ready.url, request.deadline, queueid)
+
+    async def _create_queue(
+        self, endpoint: str, form: Mapping[str, str], request: ProviderInput
+    ) -> bytes:
+        """``create_queue``, asked again only after a 429 and only while the deadline leaves
+        time for the wait and the call."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._call(endpoint, form, request.deadline, what="create_queue")
+            except _RateLimited as exc:
+                details = {**exc.details, "attempts": attempt}
+                if attempt >= self._retry.max_attempts:
+                    message = f"{exc.message} (after {attempt} attempts)"
+                    raise ProviderFailed(message, details) from None
+                pause = self._retry.pause(attempt, exc.retry_after)
+                left = calculate_deadline_info(request.deadline, now=self._clock.now())
+                if not self._retry.leaves_time(pause, left.remaining_seconds):
+                    raise ProviderFailed(
+                        f"{exc.message}; the job has no time left to wait {pause:.1f} s and "
+                        "try again",
+                        details,
+                    ) from None
+                # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
+                log.info(
+                    "job %s: turbotext create_queue rate limited; trying again in %.1f s",
+                    request.job_id,
+                    pause,
+                )
+                await self._clock.sleep(pause)
 
     async def _poll(self, endpoint: str, queueid: int, request: ProviderInput) -> Ready:
         """``get_result`` every poll interval until the job is done or the deadline comes."""
@@ -163,7 +212,12 @@ class TurbotextProvider:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient()
+            # The pool follows the concurrency setting (each job makes one request at a time);
+            # httpx's default of 100 connections would otherwise cap it.
+            n = self._max_connections
+            self._client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n)
+            )
         return self._client
 
     async def _call(
@@ -196,12 +250,14 @@ class TurbotextProvider:
         status = response.status_code
         log.debug("turbotext %s answered HTTP %s", what, status)
         if status >= 300:
-            failure = _TransientFailure if status in _TRANSIENT_STATUSES else ProviderFailed
             text = self._redact(error_text(body)) or response.reason_phrase
-            raise failure(
-                f"turbotext {what} answered HTTP {status}: {text}",
-                {"provider": "turbotext", "status": status},
-            )
+            message = f"turbotext {what} answered HTTP {status}: {text}"
+            details = {"provider": "turbotext", "status": status}
+            if status == httpx.codes.TOO_MANY_REQUESTS:
+                wait = retry_after_seconds(response.headers, now=self._clock.now())
+                raise _RateLimited(message, details, retry_after=wait)
+            failure = _TransientFailure if status in _TRANSIENT_STATUSES else ProviderFailed
+            raise failure(message, details)
         return body
 
     async def _download(self, url: str, deadline: datetime, queueid: int) -> ProviderOutput:

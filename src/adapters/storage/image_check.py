@@ -126,20 +126,26 @@ def _walk_jpeg(f: BinaryIO, size: int) -> Dimensions:
         if marker == 0xDA:
             if dimensions is None:
                 raise damaged("JPEG", "image data comes before the frame header")
-            f.seek(start + length - 2)
-            if not _find_after(f, b"\xff\xd9"):
+            if not _ends_with_eoi(f, start + length - 2, size):
                 raise truncated("JPEG", "the end-of-image marker is missing")
             return dimensions
         f.seek(start + length - 2)
 
 
-def _find_after(f: BinaryIO, needle: bytes) -> bool:
-    """Whether ``needle`` occurs from the current position on, reading in bounded chunks."""
+def _ends_with_eoi(f: BinaryIO, scan_start: int, size: int) -> bool:
+    """Whether the image data from ``scan_start`` reaches an EOI marker. Entropy-coded data
+    never holds FF D9 (a data FF is followed by 00), so the first one is the image's end;
+    the usual file ends right there, which one read of its last bytes confirms."""
+    if size - scan_start >= 2:
+        f.seek(size - 2)
+        if f.read(2) == b"\xff\xd9":
+            return True
+    f.seek(scan_start)
     carry = b""
     while chunk := f.read(SCAN_CHUNK_BYTES):
-        if needle in carry + chunk:
+        if b"\xff\xd9" in chunk or (carry == b"\xff" and chunk[:1] == b"\xd9"):
             return True
-        carry = chunk[-(len(needle) - 1) :]
+        carry = chunk[-1:]
     return False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,7 +43,7 @@ def create_app(container: Container, roles: Roles) -> Litestar:
 
     @get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> HealthStatus:
-        return HealthStatus(status="ok")
+        return HealthStatus(status="ok", pid=os.getpid())
 
     @get("/readyz", tags=["health"], summary="The database answers and MEDIA_ROOT takes writes")
     async def readyz() -> HealthStatus:

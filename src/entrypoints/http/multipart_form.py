@@ -247,6 +247,10 @@ async def read_multipart_form(
     except BaseException:
         reader.form.close()
         raise
+    finally:
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:  # a refusal mid-body leaves the request stream unfinished
+            await aclose()
     return reader.form
 
 

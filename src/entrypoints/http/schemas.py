@@ -19,5 +19,8 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     error: ErrorDetail
 
 
-class HealthStatus(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class HealthStatus(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     status: str
+    pid: int | None = None  # /healthz: which process answered (several share a port)

@@ -1,9 +1,10 @@
 """Browser journeys: Debian's Chromium, driven by Playwright, against the running service.
 
-One browser and one service per session (real uvicorn on a socket, a real PostgreSQL
-database cloned from the migrated template, the local provider and a fake Gemini); each test
-gets a fresh browser context (its own cookies) and a 1,280 × 800 page. A test fails when the
-page logs a script error or a Content-Security-Policy violation. Playwright never downloads a
+One browser per session and one service per module (real uvicorn on a socket, a real
+PostgreSQL database cloned from the migrated template, the local provider and a fake Gemini),
+so a module's journeys share what they set up and the service stops before other tests run.
+Each test gets a fresh browser context (its own cookies) and a 1,280 × 800 page; it fails when
+the page logs a script error or a Content-Security-Policy violation. Playwright never downloads a
 browser here: the system binary is launched, and a missing one fails with the apt command
 that installs it (``scripts/ensure-chromium`` runs it before ``make test``).
 """
@@ -45,11 +46,11 @@ async def browser(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bro
             await launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_database_url(
     postgres_server: Any, admin_connection: psycopg.Connection[Any], migrated_template: str
 ) -> Iterator[str]:
-    """A migrated database for the session's service (the journeys share one service)."""
+    """A migrated database for the module's service (a module's journeys share one)."""
     name = f"photochanger_console_{secrets.token_hex(4)}"
     admin_connection.execute(
         sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -64,7 +65,7 @@ def console_database_url(
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def console(
     console_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Console]:

@@ -31,13 +31,11 @@ async def test_a_waiting_job_cancelled_on_the_jobs_page_ends_the_booth_request(
     answer = await asyncio.wait_for(booth, timeout=10)
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["code"] == "cancelled"
-    job_id = answer.json()["error"]["details"].get("job_id")
+    job_id = answer.json()["error"]["details"]["job_id"]
     await expect(row).to_have_count(0)
     await page.get_by_label("Outcome").select_option("cancelled")
-    finished = page.locator('#finished tr[data-slot-id="slot-008"][data-state="cancelled"]')
-    await expect(finished.first).to_be_visible()
-    if job_id:
-        await expect(page.locator(f'#finished tr[data-job-id="{job_id}"]')).to_have_count(1)
+    finished = page.locator(f'#finished tr[data-job-id="{job_id}"]')
+    await expect(finished).to_have_attribute("data-state", "cancelled")
 
 
 async def test_the_sync_timeout_and_its_ttls_and_the_ingest_password(
@@ -134,3 +132,25 @@ async def test_a_viewer_sees_everything_and_can_change_nothing(
         }"""
     )
     assert status == 403
+
+
+async def test_a_failed_job_shows_the_providers_own_words(page: Page, console: Console) -> None:
+    await console.svc.configure(
+        "slot-010",
+        provider="gemini",
+        operation="image_edit",
+        settings={"prompt": "a watercolour"},
+        is_active=True,
+    )
+    console.gemini.script.append(403)
+    booth = await console.svc.ingest("slot-010")
+    assert booth.status_code == 502, booth.text
+    job_id = booth.json()["error"]["details"]["job_id"]
+
+    await log_in(page, start="/admin/jobs")
+    await page.get_by_label("Slot").select_option("slot-010")
+    await page.get_by_label("Outcome").select_option("provider_error")
+    row = page.locator(f'#finished tr[data-job-id="{job_id}"]')
+    await expect(row).to_contain_text("provider error")
+    await expect(row.locator("td.detail")).to_contain_text("permission")
+    await snap(page, "jobs-failed")

@@ -29,6 +29,10 @@ async def test_a_slot_set_up_in_the_editor_serves_the_booth_and_its_photo_shows_
     ingest_url = page.locator("#ingest-url")
     await expect(ingest_url).to_have_value(f"{console.svc.base_url}/ingest/slot-002")
     await expect(page.get_by_text("fileToUpload")).to_be_visible()
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await page.get_by_role("button", name="Copy").click()
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == f"{console.svc.base_url}/ingest/slot-002"
     await snap(page, "slot-editor")
 
     await page.get_by_role("link", name="Dashboard").click()
@@ -90,6 +94,13 @@ async def test_a_test_run_tries_an_unsaved_prompt_on_an_inactive_slot(
     await expect(page.locator("#test-timing")).to_have_text(re.compile(r"in the service"))
     assert any("an unsaved watercolour prompt" in t for t in console.gemini.requests[-1].texts)
     await snap(page, "test-run")
+
+    console.gemini.script.append(403)  # the provider refuses the next one
+    await page.get_by_role("button", name="Run test").click()
+    error = page.locator("#test-error")
+    await expect(error).to_contain_text("The provider failed.")
+    await expect(error).to_contain_text("PERMISSION_DENIED")  # the provider's own words
+    await expect(result).to_be_hidden()
 
     stored = await console.svc.client.get("/api/slots/slot-005")  # unauthenticated: refused
     assert stored.status_code == 401

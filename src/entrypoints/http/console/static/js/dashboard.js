@@ -19,10 +19,10 @@ async function latestResults() {
 }
 
 function health(tally) {
-  if (!tally) return { text: "no jobs in the last hour", level: "idle" };
+  if (!tally) return { text: "idle (1 h)", level: "idle" };
   const failed = tally.timeout + tally.provider_error + tally.storage_error;
   const finished = tally.succeeded + failed + tally.cancelled;
-  if (finished === 0) return { text: "no finished jobs in the last hour", level: "idle" };
+  if (finished === 0) return { text: "idle (1 h)", level: "idle" };
   const rate = Math.round((100 * failed) / finished);
   const parts = [`${rate} % failed (1 h)`];
   for (const [key, value] of Object.entries(tally)) {

@@ -41,7 +41,7 @@ function waitingRow(job) {
   const row = h(
     "tr",
     { dataset: { jobId: job.id, slotId: job.slot_id } },
-    h("td", {}, job.slot_id, job.is_test ? h("span", { class: "badge" }, "test") : null),
+    h("td", { class: "nowrap" }, job.slot_id, job.is_test ? h("span", { class: "badge" }, " test") : null),
     h("td", {}, job.state),
     h("td", {}, fmtTime(job.created_at)),
     left,
@@ -75,7 +75,7 @@ function finishedRow(job) {
     "tr",
     { dataset: { jobId: job.id, slotId: job.slot_id, state: job.state } },
     h("td", {}, fmtTime(job.finalized_at)),
-    h("td", {}, job.slot_id, job.is_test ? h("span", { class: "badge" }, "test") : null),
+    h("td", { class: "nowrap" }, job.slot_id, job.is_test ? h("span", { class: "badge" }, " test") : null),
     h("td", {}, h("span", { class: `badge ${level}` }, outcome)),
     h("td", {}, `${job.provider} / ${job.operation}`),
     h("td", { class: "num" }, fmtMs(took)),

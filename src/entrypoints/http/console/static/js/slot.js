@@ -134,6 +134,16 @@ function updateTestButton() {
   $("#test-status").textContent = changed ? "Save first: a test run uses the saved provider and operation." : "";
 }
 
+// What the provider itself said about a failed job (GET /api/jobs/{id}), if anything.
+async function providerWords(jobId) {
+  try {
+    const job = await api(`/api/jobs/${jobId}`);
+    return job.failure_detail ? ` The provider said: ${job.failure_detail}` : "";
+  } catch {
+    return "";
+  }
+}
+
 async function runTest() {
   const photo = $("#test-photo").files[0];
   const data = new FormData();
@@ -157,7 +167,9 @@ async function runTest() {
   } catch (error) {
     $("#test-status").textContent = "";
     const unplaced = error.code === "validation_error" ? showFieldErrors(form, error) : [];
-    show($("#test-error"), error.code !== "validation_error" || unplaced.length ? errorText(error) : "Some settings are not accepted (see the form).");
+    let words = error.code !== "validation_error" || unplaced.length ? errorText(error) : "Some settings are not accepted (see the form).";
+    if (error.details && error.details.job_id) words += await providerWords(error.details.job_id);
+    show($("#test-error"), words);
   } finally {
     updateTestButton();
   }

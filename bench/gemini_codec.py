@@ -1,0 +1,107 @@
+"""CPU and memory of the Gemini wire format per call, on realistic sizes (issue 10).
+
+Times building + encoding the ``generateContent`` request for a booth photo (~1 MB and ~4 MB
+JPEG) and decoding a camelCase answer carrying a ~1 MB PNG, in this process, with the adapter's
+own functions; prints CPU ms (median and best of N) and the peak of Python allocations during
+one call (how many copies of the image it makes)::
+
+    .venv/bin/python bench/gemini_codec.py [--repeat 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from adapters.providers.gemini_protocol import build_call, parse_response
+from application.ports import InputImage, ProviderInput
+from photochanger_bench.photos import PHOTO_1MB, PHOTO_4MB, RESULT_PNG, make_photo
+
+
+def answer(image: bytes) -> bytes:
+    """A Gemini 2.5 answer as the real API words it (camelCase, text then the image)."""
+    part = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(image).decode()}}
+    candidate = {
+        "content": {"parts": [{"text": "Here is the edited photo."}, part], "role": "model"},
+        "finishReason": "STOP",
+        "index": 0,
+    }
+    body = {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": 1290, "totalTokenCount": 2580},
+        "modelVersion": "gemini-2.5-flash-image",
+        "responseId": "bench",
+    }
+    return json.dumps(body).encode()
+
+
+def request_for(photo: bytes) -> ProviderInput:
+    return ProviderInput(
+        job_id=uuid4(),
+        operation="image_edit",
+        settings={"prompt": "Turn the photo into a watercolour painting"},
+        photo=InputImage(mime="image/jpeg", data=photo),
+        templates={},
+        deadline=datetime.now(UTC) + timedelta(seconds=60),
+    )
+
+
+def cpu_ms(work: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median and best CPU time of ``work`` in ms (GC run between calls, not during)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        started = time.process_time()
+        work()
+        times.append((time.process_time() - started) * 1000)
+    return statistics.median(times), min(times)
+
+
+def peak_mib(work: Callable[[], Any]) -> float:
+    """Peak of Python allocations during one call, MiB (what the copies of the image cost)."""
+    gc.collect()
+    tracemalloc.start()
+    work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1048576
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    rows: list[tuple[str, int, float, float, float]] = []
+    for spec in (PHOTO_1MB, PHOTO_4MB):
+        photo = make_photo(spec).data
+        request = request_for(photo)
+
+        def encode(request: ProviderInput = request) -> bytes:
+            return build_call(request).encode()
+
+        label = f"encode request, {spec.label} JPEG"
+        rows.append((label, len(photo), *cpu_ms(encode, args.repeat), peak_mib(encode)))
+    result = make_photo(RESULT_PNG).data
+    raw = answer(result)
+
+    def decode() -> Any:
+        return parse_response(raw)
+
+    assert decode().image == result
+    rows.append(("decode answer, PNG", len(result), *cpu_ms(decode, args.repeat), peak_mib(decode)))
+    print(f"{'step':<28} {'image bytes':>12} {'CPU ms p50':>10} {'best':>7} {'peak MiB':>9}")
+    for name, size, median, best, peak in rows:
+        print(f"{name:<28} {size:>12,} {median:>10.2f} {best:>7.2f} {peak:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
