@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -62,29 +61,11 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {
-        "code": code_version(),
         "cpus": os.cpu_count(),
         "cpu_model": model,
         "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "when": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
-
-
-def code_version() -> str:
-    """The commit measured, and whether src/ had uncommitted changes (others edit it live)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-            capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.splitlines()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}" + (f" + uncommitted changes in {len(dirty)} src files" if dirty else "")
 
 
 async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -127,6 +108,7 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
             floor = await scenarios.floor(rig, profile.floor_levels)
             results["latency"] += [r.summary() for r in floor]
     finally:
+        results["code"] = sorted(set(rig.code_versions))
         if rig.service is not None:
             results["service_log"] = rig.service.log_notes()
         rig.close()

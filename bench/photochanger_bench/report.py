@@ -168,7 +168,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average {machine.get('load_before', '?')} before, "
         f"{machine.get('load_after', '?')} after; {machine.get('when', '')}."
     )
-    out.append(f"Code: {machine.get('code', '?')}.")
+    out.append(f"Code the service ran: {'; then '.join(results.get('code', [])) or '?'}.")
     out.append(f"Service settings: {results.get('settings', 'defaults')}.")
     out.append("Photos: " + "; ".join(results.get("photos", [])) + ".")
     out.append(f"Idle database load: {_n(results.get('idle_db_tx_per_s'), 1)} transactions/s.")

@@ -26,6 +26,7 @@ from photochanger_bench.service import (
     Database,
     FakeGeminiProcess,
     Service,
+    code_version,
     service_environment,
 )
 
@@ -64,6 +65,7 @@ class Rig:
         self.fake = FakeGeminiProcess(self.tmp)
         self.meter = CpuMeter()
         self.idle_tps = 0.0
+        self.code_versions: list[str] = []
         self.probe: DbProbe | None = None
         self.service: Service | None = None
         self.cli: Cli | None = None
@@ -92,6 +94,7 @@ class Rig:
         service = self.need_service()
         service.stop()
         log("starting photochanger serve" + (f" with {dict(extra)}" if extra else ""))
+        self.code_versions.append(code_version())  # src/ is edited live: say what ran
         await service.start(extra)
         self.meter.service_pid = service.pid
 

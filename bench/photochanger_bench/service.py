@@ -54,6 +54,23 @@ def photochanger_executable() -> str:
     return found
 
 
+def code_version() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (others edit it live)."""
+    root = BENCH_DIR.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}" + (f" + uncommitted changes in {len(dirty)} src files" if dirty else "")
+
+
 class Database:
     """An embedded PostgreSQL in the run's temp dir, or ``PHOTOCHANGER_DATABASE_URL`` (which
     must then be a disposable database: the run rewrites slots and the ingest password)."""

@@ -240,6 +240,10 @@ async def _ignore_reference(reference: str) -> None:
     return None
 
 
+def _ignore_no_image() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderInput:
     """What a provider needs to run one job.
@@ -259,6 +263,8 @@ class ProviderInput:
     record_reference: Callable[[str], Awaitable[None]] = _ignore_reference
     reference: str | None = None
     slot_id: str | None = None  # for operators' metrics only (NO_IMAGE rate per slot)
+    # Called once per answer without an image (Gemini's NO_IMAGE); the job records the count.
+    no_image_seen: Callable[[], None] = _ignore_no_image
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +320,13 @@ class ProviderCallObserver(Protocol):
     ) -> None:
         """A call to ``provider`` ended with ``outcome`` after ``seconds``; ``seconds`` is None
         for an attempt inside a call that goes on (a ``no_image`` answer that is retried)."""
+        ...
+
+
+class NoImageLog(Protocol):
+    async def add(self, job_id: UUID, answers: int) -> None:
+        """Add ``answers`` to the job's count of answers without an image (``no_image_count``),
+        whatever the job's state: the provider gave them either way."""
         ...
 
 

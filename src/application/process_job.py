@@ -19,6 +19,7 @@ from application.ports import (
     InputImage,
     JobRepository,
     MediaStorage,
+    NoImageLog,
     NoMetrics,
     ProviderCallObserver,
     ProviderCallOutcome,
@@ -59,6 +60,18 @@ class _FinalizedElsewhere(Exception):
     """The lease could not be renewed: the API or purge finalized the job."""
 
 
+class _NoImageAnswers:
+    """Answers without an image the provider gave during one job's call."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def seen(self) -> None:
+        self.count += 1
+
+
 class ProcessJob:
     """Call the provider with the job's remaining time; finalize success or failure only if
     nobody finalized first; a late result is discarded with its file. The call is cancelled at
@@ -79,9 +92,11 @@ class ProcessJob:
         job_finalized: Signal,
         metrics: ProviderCallObserver | None = None,
         leases: LeaseKeeper | None = None,
+        no_images: NoImageLog | None = None,
     ) -> None:
         """``leases``: the process's one heartbeat for all its jobs (built here if not given;
-        the composition root shares it with the completion poller)."""
+        the composition root shares it with the completion poller). ``no_images``: where a
+        job's count of answers without an image is kept (for the operators' stats)."""
         self._jobs = jobs
         self._templates = templates
         self._storage = storage
@@ -93,6 +108,7 @@ class ProcessJob:
         self._leases = leases or LeaseKeeper(jobs, clock, lease)
         self._job_finalized = job_finalized
         self._metrics = metrics or NoMetrics()
+        self._no_images = no_images
 
     async def __call__(self, job: Job, *, worker_id: str) -> Outcome:
         with log_context.bound(job_id=job.id, slot_id=job.slot_id):  # every line names the job
@@ -127,7 +143,8 @@ class ProcessJob:
         remaining = calculate_deadline_info(job.expires_at, now=self._clock.now())
         if remaining.is_expired:
             raise TimeoutError
-        call = asyncio.create_task(self._call_provider(job))
+        no_images = _NoImageAnswers()
+        call = asyncio.create_task(self._call_provider(job, no_images))
         keeper = asyncio.create_task(self._keep_lease(job.id, worker_id, call))
         timer = asyncio.create_task(self._cancel_at(job.expires_at, call))
         try:
@@ -147,6 +164,18 @@ class ProcessJob:
                 helper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await helper
+            await self._record_no_images(job, no_images)
+
+    async def _record_no_images(self, job: Job, answers: _NoImageAnswers) -> None:
+        """Before the job is finalized, so stats read after the booth's answer include them.
+        Failing to keep the count never fails the job; a stopping worker does not wait for it."""
+        current = asyncio.current_task()
+        if answers.count == 0 or self._no_images is None or (current and current.cancelling()):
+            return
+        try:
+            await self._no_images.add(job.id, answers.count)
+        except PhotoChangerError as exc:
+            log.warning("job %s: NO_IMAGE count not recorded: %s", job.id, exc.message)
 
     async def _cancel_at(self, deadline: datetime, call: asyncio.Task[ProviderOutput]) -> None:
         """The deadline, on the injected clock: the provider call never outlives the job, and
@@ -155,8 +184,8 @@ class ProcessJob:
             await self._clock.sleep(max(info.remaining_seconds, 0.001))
         call.cancel()
 
-    async def _call_provider(self, job: Job) -> ProviderOutput:
-        request = await self._build_input(job)
+    async def _call_provider(self, job: Job, no_images: _NoImageAnswers) -> ProviderOutput:
+        request = await self._build_input(job, no_images)
         adapter = self._providers.get(job.provider)
         async with self._limits.slot_for(job.provider):
             return await self._observed(job, adapter.transform(request))
@@ -183,7 +212,7 @@ class ProcessJob:
             seconds = (self._clock.now() - started).total_seconds()
             self._metrics.provider_call(job.provider, outcome, seconds, slot_id=job.slot_id)
 
-    async def _build_input(self, job: Job) -> ProviderInput:
+    async def _build_input(self, job: Job, no_images: _NoImageAnswers) -> ProviderInput:
         if job.payload is None:
             raise ProviderFailed("the job's photo is no longer stored")
         by_url = provider_spec(job.provider).needs_public_urls
@@ -210,6 +239,7 @@ class ProcessJob:
             record_reference=partial(self._jobs.set_provider_reference, job.id),
             reference=job.provider_job_reference,
             slot_id=job.slot_id,
+            no_image_seen=no_images.seen,
         )
 
     async def _publish(

@@ -1,35 +1,18 @@
 """GetProviderCatalogue: every provider, its operations and their settings, so a console can
-generate the slot form from the same catalogue that validates a slot (``domain.providers``)."""
+generate the slot form from the same catalogue that validates a slot (``domain.providers``).
+
+Each setting's kind, range, choices and default are read as declared in the domain's
+``SettingSpec``: nothing here guesses them from names or by trying values."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
-from domain.providers import PROVIDERS, SettingSpec
+from domain.providers import PROVIDERS, SettingKind, SettingSpec
 
-SettingKind = Literal["template", "object", "boolean", "integer", "text"]
-
-# Values a check is probed with to tell a form what kind of input a setting takes.
-_PROBES: tuple[tuple[SettingKind, tuple[object, ...]], ...] = (
-    ("boolean", (True, False)),
-    ("integer", (0, 1)),
-)
-
-
-def setting_kind(name: str, spec: SettingSpec) -> SettingKind:
-    """``template`` (a TemplateMedia id), ``object``, ``boolean``, ``integer`` or ``text``.
-    Read from the field's name and by probing its check, so the catalogue stays the one
-    place where settings are defined."""
-    if name.endswith("template_id"):
-        return "template"
-    if spec.fields is not None:
-        return "object"
-    for kind, probes in _PROBES:
-        if any(spec.check(value) for value in probes):
-            return kind
-    return "text"
+__all__ = ["GetProviderCatalogue", "OperationInfo", "ProviderInfo", "SettingInfo", "SettingKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +21,11 @@ class SettingInfo:
     description: str
     required: bool
     kind: SettingKind
-    fields: list[SettingInfo]  # an object setting's own fields; empty otherwise
+    choices: list[str]  # the allowed words of an ``enum``; empty otherwise
+    minimum: float | None  # inclusive range of an ``integer`` or ``number``
+    maximum: float | None
+    default: Any  # what the service uses when the setting is left out (None: the provider's)
+    fields: list[SettingInfo]  # an ``object`` setting's own fields; empty otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +45,18 @@ class ProviderInfo:
     operations: list[OperationInfo]
 
 
-def _settings(fields: Mapping[str, SettingSpec]) -> list[SettingInfo]:
+def describe_settings(fields: Mapping[str, SettingSpec]) -> list[SettingInfo]:
     return [
         SettingInfo(
             name=name,
             description=spec.description,
             required=spec.required,
-            kind=setting_kind(name, spec),
-            fields=_settings(spec.fields or {}),
+            kind=spec.kind,
+            choices=list(spec.choices),
+            minimum=spec.minimum,
+            maximum=spec.maximum,
+            default=spec.default,
+            fields=describe_settings(spec.fields or {}),
         )
         for name, spec in fields.items()
     ]
@@ -88,7 +79,7 @@ class GetProviderCatalogue:
                 max_bytes=spec.max_bytes,
                 needs_public_urls=spec.needs_public_urls,
                 operations=[
-                    OperationInfo(name=op.name, settings=_settings(op.fields))
+                    OperationInfo(name=op.name, settings=describe_settings(op.fields))
                     for op in spec.operations.values()
                 ],
             )

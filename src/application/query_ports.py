@@ -100,6 +100,8 @@ class Tally:
     outcomes: OutcomeCounts = field(default_factory=OutcomeCounts)
     p50_ms: float | None = None
     p95_ms: float | None = None
+    no_image_answers: int = 0  # provider answers without an image (Gemini NO_IMAGE), all jobs
+    no_image_jobs: int = 0  # jobs that had at least one
 
 
 @dataclass(frozen=True, slots=True)

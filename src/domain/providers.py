@@ -13,16 +13,18 @@ from domain.errors import InvalidConfiguration
 from domain.provider_specs import (
     OperationSpec,
     ProviderSpec,
+    SettingKind,
     SettingSpec,
+    boolean,
     check_fields,
     choice,
-    int_range,
-    is_bool,
+    group,
+    integer,
     is_gpt_image_model,
     is_model_name,
-    is_object,
-    is_text,
-    is_uuid,
+    prompt,
+    template,
+    text,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "PROVIDERS",
     "OperationSpec",
     "ProviderSpec",
+    "SettingKind",
     "SettingSpec",
     "operation_spec",
     "provider_spec",
@@ -38,25 +41,29 @@ __all__ = [
 
 MB = 1024 * 1024
 
-_DELAY = SettingSpec(
-    "an integer 0..120000: artificial latency in ms (demos, benchmarks)", int_range(0, 120_000)
+# Models the adapters use when a slot names none (tests hold the adapters to these).
+GEMINI_DEFAULT_MODEL = "gemini-2.5-flash-image"
+OPENAI_DEFAULT_MODEL = "gpt-image-1.5"
+
+_DELAY = integer(
+    "an integer 0..120000: artificial latency in ms (demos, benchmarks)", 0, 120_000, default=0
 )
-_PROMPT = SettingSpec("prompt text", is_text, required=True)
-_OPTIONAL_PROMPT = SettingSpec("prompt text", is_text)
-_STYLE = SettingSpec("TemplateMedia id of the style image", is_uuid, required=True)
-_FACE = SettingSpec("TemplateMedia id of the face image", is_uuid, required=True)
-_MODEL = SettingSpec(
+_PROMPT = prompt(required=True)
+_OPTIONAL_PROMPT = prompt()
+_STYLE = template("TemplateMedia id of the style image", required=True)
+_FACE = template("TemplateMedia id of the face image", required=True)
+_MODEL = text(
     "Gemini model name such as gemini-2.5-flash-image or gemini-3-pro-image-preview "
     "(letters, digits, '.', '_', '-')",
-    is_model_name,
+    check=is_model_name,
+    default=GEMINI_DEFAULT_MODEL,
 )
 
 GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 GEMINI_IMAGE_SIZES = ("1K", "2K", "4K")
-_IMAGE_CONFIG = SettingSpec(
+_IMAGE_CONFIG = group(
     "an object with aspect_ratio and/or image_size (Gemini 3 image models)",
-    is_object,
-    fields={
+    {
         "aspect_ratio": choice("output aspect ratio", GEMINI_ASPECT_RATIOS),
         "image_size": choice("output resolution (upper-case K)", GEMINI_IMAGE_SIZES),
     },
@@ -70,16 +77,15 @@ OPENAI_BACKGROUNDS = ("transparent", "opaque", "auto")
 
 
 _OPENAI_OPTIONS: Mapping[str, SettingSpec] = {
-    "model": SettingSpec(
+    "model": text(
         "OpenAI image model gpt-image-* such as gpt-image-1.5 or gpt-image-1",
-        is_gpt_image_model,
+        check=is_gpt_image_model,
+        default=OPENAI_DEFAULT_MODEL,
     ),
     "size": choice("output size", OPENAI_SIZES),
     "quality": choice("quality", OPENAI_QUALITIES),
     "output_format": choice("output format", OPENAI_OUTPUT_FORMATS),
-    "output_compression": SettingSpec(
-        "an integer 0..100 (jpeg and webp output only)", int_range(0, 100)
-    ),
+    "output_compression": integer("an integer 0..100 (jpeg and webp output only)", 0, 100),
     "input_fidelity": choice(
         "how closely to keep faces and details of the inputs", OPENAI_INPUT_FIDELITIES
     ),
@@ -118,10 +124,8 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
             "overlay": OperationSpec(
                 "overlay",
                 {
-                    "overlay_template_id": SettingSpec(
-                        "TemplateMedia id of the image composited onto the photo",
-                        is_uuid,
-                        required=True,
+                    "overlay_template_id": template(
+                        "TemplateMedia id of the image composited onto the photo", required=True
                     ),
                     "delay_ms": _DELAY,
                 },
@@ -182,11 +186,11 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
                 "image_edit",
                 {
                     "prompt": _PROMPT,
-                    "strength": SettingSpec("0..80", int_range(0, 80)),
-                    "seed": SettingSpec("integer seed", int_range(0, 2**31 - 1)),
-                    "scale": SettingSpec("guidance scale 1..20", int_range(1, 20)),
-                    "negative_prompt": SettingSpec("what to avoid", is_text),
-                    "original_language": SettingSpec("prompt language code", is_text),
+                    "strength": integer("0..80: how strongly the photo is changed", 0, 80),
+                    "seed": integer("integer seed", 0, 2**31 - 1),
+                    "scale": integer("guidance scale 1..20", 1, 20),
+                    "negative_prompt": prompt("what to avoid"),
+                    "original_language": text("prompt language code"),
                 },
             ),
             "style_transfer": OperationSpec(
@@ -194,7 +198,10 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
             ),
             "identity_transfer": OperationSpec(
                 "identity_transfer",
-                {"face_template_id": _FACE, "face_restore": SettingSpec("bool", is_bool)},
+                {
+                    "face_template_id": _FACE,
+                    "face_restore": boolean("restore the face's details after the swap"),
+                },
             ),
         },
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 
 from dependency_injector import containers, providers
 
@@ -18,7 +19,9 @@ from adapters.postgres.job_queries import PostgresJobQueries
 from adapters.postgres.jobs import PostgresJobRepository
 from adapters.postgres.media_objects import PostgresMediaObjectRepository
 from adapters.postgres.metrics import PostgresJobStats
+from adapters.postgres.no_image_log import PostgresNoImageLog
 from adapters.postgres.pool import create_pool
+from adapters.postgres.queue_status import PostgresQueueProbe
 from adapters.postgres.secret_store import PostgresSecretStore
 from adapters.postgres.settings_history import PostgresSettingsHistory
 from adapters.postgres.slots import PostgresSlotRepository
@@ -31,6 +34,7 @@ from adapters.providers.registry import StaticProviderRegistry
 from adapters.providers.turbotext import TurbotextProvider
 from adapters.security.password import CachingPasswordVerifier, ScryptPasswordHasher
 from adapters.storage.filesystem import FilesystemMediaStorage
+from adapters.storage.media_root_probe import FilesystemMediaRootProbe
 from application.administrators import (
     AddAdministrator,
     Authenticate,
@@ -50,14 +54,16 @@ from application.job_queries import GetJob, ListJobs
 from application.lease_keeper import LeaseKeeper, LeasePolicy
 from application.manage_templates import AddTemplate, RemoveTemplate
 from application.password_guard import FailedPasswordGuard
-from application.ports import ProviderAdapter
+from application.ports import ProviderAdapter, ProviderInput
 from application.process_job import ProcessJob
 from application.provider_catalogue import GetProviderCatalogue
 from application.provider_limits import ProviderLimits
 from application.public_downloads import GetPublicMedia, GetResult
 from application.public_links import PublishInputs
 from application.purge_artifacts import PurgeArtifacts, PurgePolicy
+from application.service_status import GetServiceStatus
 from application.session_secret import SessionSecret
+from application.settings_preview import PreviewDeadlines
 from application.settings_view import GetSettings, RotateIngestPassword
 from application.slot_queries import GetSlot, ListSlots
 from application.slot_stats import GetStats
@@ -97,7 +103,7 @@ def _provider_registry(
             api_key=settings.gemini_api_key,
             clock=clock,
             no_image_attempts=settings.gemini_no_image_attempts,
-            on_no_image=metrics.no_image_reporter("gemini"),
+            on_no_image=_counted_on_the_job(metrics.no_image_reporter("gemini")),
             max_connections=settings.gemini_concurrency,
         )
     if settings.turbotext_api_key:
@@ -118,6 +124,19 @@ def _provider_registry(
             max_connections=settings.openai_concurrency,
         )
     return StaticProviderRegistry(adapters)
+
+
+def _counted_on_the_job(
+    report: Callable[[ProviderInput], None],
+) -> Callable[[ProviderInput], None]:
+    """An answer without an image is counted for ``/metrics`` and on the job itself (its
+    ``no_image_count``, which the operators' stats sum)."""
+
+    def on_no_image(request: ProviderInput) -> None:
+        report(request)
+        request.no_image_seen()
+
+    return on_no_image
 
 
 def _unconfigured_providers(settings: Settings) -> dict[str, str]:
@@ -238,6 +257,7 @@ class Container(containers.DeclarativeContainer):
         job_finalized=job_finalized,
         metrics=metrics,
         leases=lease_keeper,
+        no_images=providers.Singleton(PostgresNoImageLog, pool),
     )
     claim_and_process = providers.Singleton(
         ClaimAndProcess, jobs=jobs, process=process_job, clock=clock, lease=lease
@@ -358,5 +378,17 @@ class Container(containers.DeclarativeContainer):
     get_provider_catalogue = providers.Factory(
         GetProviderCatalogue,
         unconfigured=providers.Callable(_unconfigured_providers, settings),
+    )
+    preview_deadlines = providers.Factory(PreviewDeadlines, bounds=settings.provided.timeout_bounds)
+    # A singleton: it keeps its readings a few seconds for every dashboard that polls.
+    get_service_status = providers.Singleton(
+        GetServiceStatus,
+        queue=providers.Singleton(PostgresQueueProbe, job_stats),
+        media_root=providers.Singleton(
+            FilesystemMediaRootProbe,
+            settings.provided.media_path,
+            min_free_bytes=settings.provided.media_min_free_bytes,
+        ),
+        clock=clock,
     )
     read_audit_log = providers.Factory(ReadAuditLog, audit=audit_log)

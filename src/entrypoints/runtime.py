@@ -93,6 +93,14 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
         await pool.close()
 
 
+def _console_url(settings: Settings) -> str:
+    """Where an operator opens the console: under the public address when one is configured
+    (the bound address may differ from the settings: ``serve --host/--port``)."""
+    if settings.public_base_url:
+        return f"{settings.public_base_url.rstrip('/')}/admin"
+    return "/admin on this service"
+
+
 async def _provision_password(container: Container, settings: Settings) -> None:
     outcome = await container.ensure_ingest_password()(settings.ingest_password)
     if outcome.generated is not None:
@@ -110,7 +118,8 @@ async def _provision_password(container: Container, settings: Settings) -> None:
         print(
             "\n  No administrator existed, so one was created (password shown only this once):\n"
             f"\n      username: {first_admin.username}\n      password: {first_admin.password}\n\n"
-            "  Log in at /api/login; change it with "
+            f"  Log in to the operator console at {_console_url(settings)} (scripts: POST "
+            "/api/login); change it with "
             f"`photochanger admins set-password {first_admin.username}`.\n",
             file=sys.stderr,
             flush=True,

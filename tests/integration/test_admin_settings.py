@@ -173,7 +173,7 @@ async def test_the_provider_catalogue_describes_each_operations_settings(
         assert (overlay["delay_ms"]["kind"], overlay["delay_ms"]["required"]) == ("integer", False)
         gemini = {op["name"]: op for op in providers["gemini"]["operations"]}
         edit = {s["name"]: s for s in gemini["image_edit"]["settings"]}
-        assert (edit["prompt"]["kind"], edit["prompt"]["required"]) == ("text", True)
+        assert (edit["prompt"]["kind"], edit["prompt"]["required"]) == ("prompt", True)
         assert edit["image_config"]["kind"] == "object"
         assert {f["name"] for f in edit["image_config"]["fields"]} == {"aspect_ratio", "image_size"}
         turbotext = {op["name"]: op for op in providers["turbotext"]["operations"]}

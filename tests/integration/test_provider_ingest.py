@@ -183,7 +183,23 @@ async def test_no_image_twice_then_an_image_is_still_a_200(
         assert len(fake.requests) == 3
 
 
-@pytest.mark.parametrize("status", [400, 403, 429, 500, 503])
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_gemini_rate_limit_or_overload_is_asked_again_and_the_booth_gets_its_image(
+    database_url: str, tmp_path: Path, status: int
+) -> None:
+    async with (
+        fake_gemini_server(script=[status]) as fake,
+        gemini_service(database_url, tmp_path, fake) as svc,
+    ):
+        await activate(svc, "gemini", "image_edit", {"prompt": PROMPT})
+        response = await svc.ingest("slot-005")
+
+        assert response.status_code == 200, response.text
+        assert response.content == fake.image
+        assert [r.status for r in fake.requests] == [status, 200]
+
+
+@pytest.mark.parametrize("status", [400, 403, 500])
 async def test_a_gemini_rpc_error_is_a_502_with_googles_message_in_the_log(
     database_url: str, tmp_path: Path, status: int
 ) -> None:
@@ -200,7 +216,7 @@ async def test_a_gemini_rpc_error_is_a_502_with_googles_message_in_the_log(
         assert error["code"] == "provider_error"
         job = await worker_is_done_with(svc, error["details"]["job_id"])
         assert job.failure_reason is FailureReason.PROVIDER_ERROR
-        assert len(fake.requests) == 1  # an RPC error is not retried
+        assert len(fake.requests) == 1  # not retried: only 429/503 are
         assert f"HTTP {status}" in logs.text
         assert RPC_ERRORS[status][1] in logs.text
         assert GEMINI_KEY not in logs.text

@@ -24,7 +24,6 @@ from operator_fakes import InMemoryAuditLog
 
 from application.cancel_job import CancelJob, CancelJobCommand
 from application.job_queries import decode_cursor, encode_cursor
-from application.provider_catalogue import setting_kind
 from application.query_ports import Tally, WindowTallies
 from application.slot_stats import GetStats, StatsWindow, bucket_start
 from application.submit_ingest import SubmitIngest
@@ -134,18 +133,6 @@ async def test_stats_have_every_bucket_slot_and_provider_even_without_jobs(
     assert starts[-1] <= report.until < starts[-1] + timedelta(seconds=window.bucket_seconds)
     assert len(report.by_slot) == 15 and set(report.by_provider) == set(PROVIDERS)
     assert all(t == Tally() for _, t in report.series)
-
-
-def test_setting_kinds_are_read_from_the_catalogue() -> None:
-    gemini = PROVIDERS["gemini"].operations["style_transfer"].fields
-    turbotext = PROVIDERS["turbotext"].operations
-    assert setting_kind("style_template_id", gemini["style_template_id"]) == "template"
-    assert setting_kind("prompt", gemini["prompt"]) == "text"
-    assert setting_kind("image_config", gemini["image_config"]) == "object"
-    strength = turbotext["image_edit"].fields["strength"]
-    assert setting_kind("strength", strength) == "integer"
-    restore = turbotext["identity_transfer"].fields["face_restore"]
-    assert setting_kind("face_restore", restore) == "boolean"
 
 
 def test_the_failure_detail_is_one_capped_line() -> None:

@@ -1,8 +1,8 @@
 """``PostgresStatsQueries``: a window of jobs tallied per slot, per provider, per time bucket
 and in total, in one statement (``GROUPING SETS``) over one index range.
 
-``job_created_idx`` (migration 0006) carries every column read here, so the window is read
-from the index alone; with a million jobs over 60 days, the 7-day window (≈ 117,000 jobs)
+``job_created_idx`` (migrations 0006, 0008) carries every column read here, so the window is
+read from the index alone; with a million jobs over 60 days, the 7-day window (≈ 117,000 jobs)
 takes ≈ 0.25 s on the test server, most of it the exact percentiles (README, "Stats").
 """
 
@@ -27,9 +27,11 @@ SELECT GROUPING(slot_id, provider, bucket) AS grouping_set, slot_id, provider, b
        count(*) FILTER (WHERE failure_reason = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE failure_reason = 'storage_error') AS storage_error,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY processing_ms) AS p50_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY processing_ms) AS p95_ms
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY processing_ms) AS p95_ms,
+       coalesce(sum(no_image_count), 0) AS no_image_answers,
+       count(*) FILTER (WHERE no_image_count > 0) AS no_image_jobs
 FROM (
-    SELECT slot_id, provider, is_finalized, failure_reason,
+    SELECT slot_id, provider, is_finalized, failure_reason, no_image_count,
            date_bin(%(bucket)s, created_at, timestamptz '1970-01-01 00:00:00+00') AS bucket,
            CASE WHEN is_finalized AND failure_reason IS NULL
                 THEN date_part('epoch', finalized_at - created_at) * 1000 END AS processing_ms
@@ -49,6 +51,8 @@ def _tally(row: dict[str, Any]) -> Tally:
         outcomes=outcome_counts(row),
         p50_ms=row["p50_ms"],
         p95_ms=row["p95_ms"],
+        no_image_answers=int(row["no_image_answers"]),
+        no_image_jobs=row["no_image_jobs"],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
@@ -17,22 +19,23 @@ from entrypoints.http.admin.resources_schemas import (
 from entrypoints.http.admin.responses import error_responses
 
 
-def _setting(info: SettingInfo) -> SettingOut:
-    return SettingOut(
+def _described(info: SettingInfo, out: type[SubSettingOut] = SubSettingOut, **extra: Any) -> Any:
+    return out(
         name=info.name,
         description=info.description,
         required=info.required,
         kind=info.kind,
-        fields=[
-            SubSettingOut(
-                name=f.name,
-                description=f.description,
-                required=f.required,
-                kind=f.kind,
-            )
-            for f in info.fields
-        ],
+        choices=info.choices,
+        minimum=info.minimum,
+        maximum=info.maximum,
+        default=info.default,
+        **extra,
     )
+
+
+def _setting(info: SettingInfo) -> SettingOut:
+    setting: SettingOut = _described(info, SettingOut, fields=[_described(f) for f in info.fields])
+    return setting
 
 
 class ProvidersController(Controller):
@@ -45,8 +48,11 @@ class ProvidersController(Controller):
         summary="Providers, their operations and each operation's settings",
         description=(
             "Whether each provider is configured (its API key set) and what is missing; per "
-            "operation, every setting with its description, whether it is required, and its "
-            "kind (template id, object, boolean, integer or text)."
+            "operation, every setting as the domain declares it: description, whether it is "
+            "required, its kind (`text`, `prompt`, `integer`, `number`, `boolean`, `template` "
+            "(a TemplateMedia id), `enum` (one of `choices`) or `object` (its own `fields`)), "
+            "the inclusive `minimum`/`maximum` of numbers, and the `default` the service uses "
+            "when it is left out (null: the provider's own)."
         ),
         responses=error_responses(401),
     )

@@ -171,6 +171,8 @@ class TallyOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     storage_error: int
     p50_ms: float | None  # processing time (created → finalized) of succeeded jobs
     p95_ms: float | None
+    no_image_answers: int  # provider answers without an image (Gemini NO_IMAGE), retries too
+    no_image_jobs: int  # jobs with at least one such answer
 
 
 class BucketOut(TallyOut, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -213,7 +215,11 @@ class SubSettingOut(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     name: str
     description: str
     required: bool
-    kind: SettingKind
+    kind: SettingKind  # text, prompt, integer, number, boolean, template, enum or object
+    choices: list[str]  # the allowed values of an enum; empty otherwise
+    minimum: float | None  # inclusive range of an integer or number
+    maximum: float | None
+    default: Any  # what the service uses when left out; null: the provider's own default
 
 
 class SettingOut(SubSettingOut, frozen=True, kw_only=True, forbid_unknown_fields=True):

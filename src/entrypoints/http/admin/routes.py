@@ -28,17 +28,23 @@ from entrypoints.http.admin.auth import (
 from entrypoints.http.admin.csrf import SessionCsrfMiddleware
 from entrypoints.http.admin.resources import RESOURCE_CONTROLLERS, RESOURCE_USE_CASES
 from entrypoints.http.admin.session import SessionController, login
+from entrypoints.http.admin.settings_preview import SettingsPreviewController
+from entrypoints.http.admin.status import StatusController
 
 # Controllers under /api/ that need an operator session (the OpenAPI schema says so).
 ADMIN_CONTROLLERS: list[ControllerRouterHandler] = [
     SessionController,
     *RESOURCE_CONTROLLERS,
+    StatusController,
+    SettingsPreviewController,
 ]
 
 # Container providers handed to the admin handlers, by name.
 ADMIN_USE_CASES: list[str] = [
     "authenticate",
     *RESOURCE_USE_CASES,
+    "get_service_status",
+    "preview_deadlines",
 ]
 
 

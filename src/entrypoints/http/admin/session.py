@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from application.administrators import Authenticate, Credentials
 from entrypoints.http.admin.auth import Sessions
@@ -29,7 +30,7 @@ from entrypoints.http.admin.schemas import LoginRequest, LoginResponse, Operator
     responses=error_responses(400, 401, 429),
 )
 async def login(
-    data: LoginRequest,
+    data: JSONBody[LoginRequest],
     request: Request[Any, Any, Any],
     authenticate: NamedDependency[Authenticate],
     sessions: NamedDependency[Sessions],

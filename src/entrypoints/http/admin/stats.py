@@ -26,6 +26,8 @@ def _tally_out(tally: Tally, out: type[TallyOut] = TallyOut, **extra: Any) -> An
         storage_error=outcomes.storage_error,
         p50_ms=tally.p50_ms,
         p95_ms=tally.p95_ms,
+        no_image_answers=tally.no_image_answers,
+        no_image_jobs=tally.no_image_jobs,
         **extra,
     )
 
@@ -42,8 +44,9 @@ class StatsController(Controller):
             "Jobs created in the window (test runs left out). `ingests` counts every job, "
             "finished or not; p50/p95 are the exact percentiles of processing time (created → "
             "finalized, ms) of succeeded jobs. Buckets: 5 min (1h), 1 h (24h), 6 h (7d). "
-            "Refusals at ingest (no job) and Gemini NO_IMAGE retries are not here: see the "
-            "Prometheus metrics at /metrics."
+            "`no_image_answers` counts the provider's answers without an image (Gemini "
+            "NO_IMAGE, each retried attempt too), `no_image_jobs` the jobs that had one. "
+            "Refusals at ingest (no job) are not here: see the Prometheus metrics at /metrics."
         ),
         responses=error_responses(400, 401),
     )

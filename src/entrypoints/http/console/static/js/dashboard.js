@@ -1,13 +1,11 @@
 // Dashboard: the fifteen slots and the service, refreshed by polling the API (no reloads).
-import { $, api, errorText, every, fmtBytes, fmtTime, h, show } from "./common.js";
+import { $, api, errorText, every, fmtBytes, fmtSeconds, fmtTime, h, show } from "./common.js";
 
 const POLL_MS = 2000;
-const DISK_POLL_MS = 30000; // the service walks MEDIA_ROOT at most this often anyway
 const COUNTS = ["succeeded", "timeout", "provider_error", "cancelled"];
 
 let countsSeen = null;
 let latest = new Map(); // slot id → newest succeeded booth job with a downloadable result
-let diskCheckedAt = 0;
 
 async function latestResults() {
   const page = await api("/api/jobs?state=succeeded&limit=200");
@@ -18,17 +16,24 @@ async function latestResults() {
   return newest;
 }
 
+// The provider's last hour: how many finished jobs failed, and how many jobs met an answer
+// without an image (Gemini's NO_IMAGE, retried within the deadline) — a warning sign even
+// when the retry saved the photo.
 function health(tally) {
   if (!tally) return { text: "idle (1 h)", level: "idle" };
   const failed = tally.timeout + tally.provider_error + tally.storage_error;
   const finished = tally.succeeded + failed + tally.cancelled;
-  if (finished === 0) return { text: "idle (1 h)", level: "idle" };
-  const rate = Math.round((100 * failed) / finished);
+  if (finished === 0 && !tally.no_image_jobs) return { text: "idle (1 h)", level: "idle" };
+  const rate = finished ? Math.round((100 * failed) / finished) : 0;
   const parts = [`${rate} % failed (1 h)`];
-  for (const [key, value] of Object.entries(tally)) {
-    if (key.includes("no_image") && typeof value === "number") parts.push(`NO_IMAGE ${value}`);
+  let noImageRate = 0;
+  if (tally.no_image_jobs) {
+    noImageRate = Math.round((100 * tally.no_image_jobs) / Math.max(tally.ingests, 1));
+    const answers = tally.no_image_answers;
+    parts.push(`NO_IMAGE ${noImageRate} % (${answers} answer${answers === 1 ? "" : "s"})`);
   }
-  return { text: parts.join(" · "), level: rate >= 20 ? "bad" : rate > 0 ? "warn" : "good" };
+  const worst = Math.max(rate, noImageRate);
+  return { text: parts.join(" · "), level: rate >= 20 ? "bad" : worst > 0 ? "warn" : "good" };
 }
 
 function renderCard(card, slot, tally, job) {
@@ -56,35 +61,25 @@ function renderCard(card, slot, tally, job) {
   }
 }
 
+// The service itself, from GET /api/status (the service keeps its figures a few seconds).
 async function serviceStatus() {
-  const ready = await fetch("/readyz", { headers: { Accept: "application/json" } });
-  const body = await ready.json().catch(() => ({}));
-  const checks = (body.error && body.error.details) || {};
-  $("#status-database").textContent = ready.ok ? "ok" : checks.database || "not ready";
-  const [pending, processing] = await Promise.all([
-    api("/api/jobs?state=pending&limit=200"),
-    api("/api/jobs?state=processing&limit=200"),
-  ]);
-  const count = (page) => `${page.items.length}${page.next ? "+" : ""}`;
-  $("#status-queue").textContent = `${count(pending)} waiting · ${count(processing)} processing`;
-  if (Date.now() - diskCheckedAt > DISK_POLL_MS) {
-    diskCheckedAt = Date.now();
-    $("#status-disk").textContent = await diskUsed(checks.media_root);
+  const status = await api("/api/status");
+  $("#status-database").textContent = status.database;
+  const queue = status.queue;
+  if (!queue) {
+    $("#status-queue").textContent = "—";
+  } else {
+    const age = queue.oldest_pending_age_sec;
+    const head = age == null ? "" : ` · oldest ${fmtSeconds(Math.round(age))}`;
+    $("#status-queue").textContent = `${queue.pending} waiting · ${queue.processing} processing${head}`;
   }
-  $("#status-updated").textContent = new Date().toLocaleTimeString();
-}
-
-// The bytes under MEDIA_ROOT come from the Prometheus gauge (the API has no figure for it).
-async function diskUsed(mediaProblem) {
-  const response = await fetch("/metrics").catch(() => null);
-  let text = "—";
-  if (response && response.ok) {
-    const line = (await response.text())
-      .split("\n")
-      .find((l) => l.startsWith("photochanger_media_root_bytes "));
-    if (line) text = fmtBytes(Number(line.split(" ")[1]));
-  }
-  return mediaProblem ? `${text} (${mediaProblem})` : text;
+  const media = status.media_root;
+  const free = media.free_bytes == null ? "" : ` · ${fmtBytes(media.free_bytes)} free`;
+  const problem = media.state === "ok" ? "" : ` (${media.state})`;
+  const disk = $("#status-disk");
+  disk.textContent = `${fmtBytes(media.used_bytes)}${free}${problem}`;
+  disk.title = `MEDIA_ROOT measured ${fmtTime(media.used_measured_at)}`;
+  $("#status-updated").textContent = fmtTime(status.checked_at);
 }
 
 async function refresh() {

@@ -1,10 +1,20 @@
 // Settings: the service-wide values and the TTLs the service derives from them (always the
-// service's own figures, refreshed from its answer on save), the ingest password, and
-// which provider keys are configured.
+// service's own figures: while the operator types a sync timeout, GET /api/settings/preview
+// computes them, unsaved; on save they come from the service's answer), the ingest password,
+// and which provider keys are configured.
 import { $, api, canChange, copyText, errorText, fmtSeconds, h, show, showFieldErrors, fmtTime } from "./common.js";
 
 const form = $("#settings-form");
+const PREVIEW_DELAY_MS = 250; // typing "55" asks once, not for "5" and then "55"
 let current = null;
+let previewTimer = null;
+let previewAbort = null;
+
+function showTtls(figures) {
+  $("#ttl-public-link").textContent = fmtSeconds(figures.public_link_ttl_sec);
+  $("#ttl-ingest").textContent = fmtSeconds(figures.ingest_ttl_sec);
+  $("#ttl-job-deadline").textContent = fmtSeconds(figures.job_deadline_sec);
+}
 
 function render(settings) {
   current = settings;
@@ -15,9 +25,7 @@ function render(settings) {
   sync.min = low;
   sync.max = high;
   $("#sync-range").textContent = `how long a booth request waits for its photo (${low}–${high} s)`;
-  $("#ttl-public-link").textContent = fmtSeconds(settings.public_link_ttl_sec);
-  $("#ttl-ingest").textContent = fmtSeconds(settings.ingest_ttl_sec);
-  $("#ttl-job-deadline").textContent = fmtSeconds(settings.job_deadline_sec);
+  showTtls(settings);
   $("#ttl-pending").hidden = true;
   $("#retention").value = settings.result_retention_sec;
   $("#retention-words").textContent = `how long results stay downloadable (now ${fmtSeconds(settings.result_retention_sec)})`;
@@ -46,8 +54,35 @@ async function load() {
   }
 }
 
+// The TTLs of the value being typed, from the service (the same rule and range as saving).
+async function preview() {
+  const typed = $("#sync-timeout").value;
+  previewAbort?.abort();
+  previewAbort = new AbortController();
+  const field = $("#sync-timeout").closest("label"); // its own error only, not the form's
+  showFieldErrors(field, null);
+  show($("#settings-error"), "");
+  if (typed === "" || Number(typed) === current.sync_timeout_sec) {
+    showTtls(current);
+    $("#ttl-pending").hidden = true;
+    return;
+  }
+  try {
+    const query = new URLSearchParams({ sync_timeout_sec: typed });
+    showTtls(await api(`/api/settings/preview?${query}`, { signal: previewAbort.signal }));
+    $("#ttl-pending").hidden = false;
+  } catch (error) {
+    if (error.name === "AbortError") return; // a newer value is being previewed
+    showTtls(current); // an unacceptable value changes nothing: what the service uses now
+    $("#ttl-pending").hidden = true;
+    const unplaced = showFieldErrors(field, error);
+    if (error.code !== "validation_error" || unplaced.length) show($("#settings-error"), errorText(error));
+  }
+}
+
 $("#sync-timeout").addEventListener("input", () => {
-  $("#ttl-pending").hidden = Number($("#sync-timeout").value) === current.sync_timeout_sec;
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(preview, PREVIEW_DELAY_MS);
 });
 
 if (canChange()) {

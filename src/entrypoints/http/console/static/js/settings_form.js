@@ -1,16 +1,23 @@
 // The settings part of the slot form, generated from the provider catalogue
-// (GET /api/providers): each setting's kind picks its control — a text area for prompts, a
-// template picker with thumbnails, a number (with its range when the catalogue gives one), a
-// select for a few allowed words or a yes/no — so a new provider's settings need no page code.
-// Nothing is checked here: the API's 422 names the field that is wrong.
+// (GET /api/providers), where each setting is described as the domain declares it: its kind
+// picks the control — a text area for a prompt, a template picker with thumbnails, a number
+// input with the setting's minimum/maximum, a select for an enum's choices or a yes/no, an
+// object's own fields in a group — so a new provider's settings need no page code. A setting
+// left empty is left out of the slot; its default (the service's, when it has one) shows as
+// the placeholder. Nothing is checked here: the API's 422 names the field that is wrong.
 import { $$, h } from "./common.js";
 
 function labelText(spec) {
   return spec.name.replaceAll("_", " ") + (spec.required ? " (required)" : "");
 }
 
+function unsetText(spec) {
+  if (spec.required) return "— choose —";
+  return spec.default == null ? "— not set (provider default) —" : `— not set (default: ${spec.default}) —`;
+}
+
 function choiceSelect(path, spec, value, choices, disabled) {
-  const options = [h("option", { value: "" }, spec.required ? "— choose —" : "— not set (provider default) —")];
+  const options = [h("option", { value: "" }, unsetText(spec))];
   for (const choice of choices) {
     options.push(h("option", { value: String(choice), selected: String(value) === String(choice) }, String(choice)));
   }
@@ -18,27 +25,20 @@ function choiceSelect(path, spec, value, choices, disabled) {
 }
 
 function control(path, spec, value, disabled) {
-  const choices = spec.choices || spec.enum;
-  if (choices && choices.length) return choiceSelect(path, spec, value, choices, disabled);
+  const common = { "data-setting": path, "data-kind": spec.kind, disabled, placeholder: spec.default ?? undefined };
+  if (spec.kind === "enum") return choiceSelect(path, spec, value, spec.choices, disabled);
   if (spec.kind === "boolean") return choiceSelect(path, spec, value, [true, false], disabled);
-  if (spec.kind === "integer") {
-    return h("input", {
-      type: "number",
-      step: 1,
-      min: spec.minimum,
-      max: spec.maximum,
-      value: value ?? "",
-      "data-setting": path,
-      "data-kind": "integer",
-      disabled,
-    });
+  if (spec.kind === "integer" || spec.kind === "number") {
+    const step = spec.kind === "integer" ? 1 : "any";
+    return h("input", { ...common, type: "number", step, min: spec.minimum, max: spec.maximum, value: value ?? "" });
   }
-  if (spec.name.includes("prompt")) {
-    const area = h("textarea", { "data-setting": path, "data-kind": "text", rows: 4, disabled });
+  if (spec.kind === "prompt") {
+    const area = h("textarea", { ...common, rows: 4 });
     area.value = value ?? "";
     return area;
   }
-  return h("input", { type: "text", value: value ?? "", "data-setting": path, "data-kind": "text", disabled });
+  // "text", and any kind this page does not know yet: the value as typed.
+  return h("input", { ...common, type: "text", value: value ?? "" });
 }
 
 function templatePicker(path, spec, value, ctx) {
@@ -98,10 +98,10 @@ export function renderSettings(container, specs, values, ctx) {
 
 function parse(node) {
   const raw = node.value;
-  if (raw === "") return undefined;
-  if (node.dataset.kind === "integer") return Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  if (node.dataset.kind === "boolean") return raw === "true";
-  if (node.dataset.kind === "text" && raw.trim() === "") return undefined;
+  if (raw.trim() === "") return undefined;
+  const kind = node.dataset.kind;
+  if (kind === "integer" || kind === "number") return Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  if (kind === "boolean") return raw === "true";
   return raw;
 }
 
