@@ -200,7 +200,9 @@ PROVIDERS: Mapping[str, ProviderSpec] = {
                 "identity_transfer",
                 {
                     "face_template_id": _FACE,
-                    "face_restore": boolean("restore the face's details after the swap"),
+                    "face_restore": boolean(
+                        "true or false: restore the face's details after the swap"
+                    ),
                 },
             ),
         },
