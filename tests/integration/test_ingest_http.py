@@ -51,6 +51,22 @@ async def test_ingest_returns_the_transformed_photo(database_url: str, tmp_path:
         assert "attachment" in download.headers["content-disposition"]
 
 
+async def test_a_result_whose_file_was_just_removed_is_gone_not_a_500(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Regression: the row still named a file the cleanup had removed a moment before, and
+    the download failed after its answer had started (a 500 and a cut connection)."""
+    async with serve(database_url, tmp_path) as svc:
+        response = await svc.ingest()
+        assert response.status_code == 200, response.text
+        job = await svc.container.jobs().get(uuid.UUID(response.headers["x-job-id"]))
+        assert job is not None and job.result is not None and job.result.file_path is not None
+        (svc.settings.media_path / job.result.file_path).unlink()
+
+        gone = await svc.client.get(f"/public/results/{job.id}")
+        assert_error(gone, 410, "gone")
+
+
 async def test_png_stays_png(database_url: str, tmp_path: Path) -> None:
     async with serve(database_url, tmp_path) as svc:
         await svc.configure("slot-002", operation="sepia", is_active=True)
