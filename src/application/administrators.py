@@ -30,8 +30,9 @@ class NewAdministrator:
     actor: str
 
 
-class AddAdministrator:
-    """Usernames are unique; the password is stored as a salted slow hash only."""
+class _AccountChange:
+    """What the use cases that create or re-key an account share: the slow hash and the
+    audit log next to the accounts."""
 
     def __init__(
         self,
@@ -46,27 +47,41 @@ class AddAdministrator:
         self._audit = audit
         self._clock = clock
 
-    async def __call__(self, new: NewAdministrator) -> Administrator:
-        username = validate_username(new.username)
-        validate_new_password(new.password)
+    async def _create(
+        self, username: str, role: Role, password: str, *, actor: str
+    ) -> Administrator | None:
+        """The new account, audited (its role, never its hash); ``None`` when the username
+        is taken."""
         now = self._clock.now()
         administrator = Administrator(
             username=username,
-            role=new.role,
+            role=role,
             created_at=now,
-            password_hash=await self._hasher.hash(new.password),
+            password_hash=await self._hasher.hash(password),
         )
         if not await self._administrators.add(administrator):
-            raise AdministratorExists(f"administrator {username!r} already exists")
+            return None
         await self._audit.record(
             AuditEntry(
-                actor=new.actor,
+                actor=actor,
                 action="administrator.add",
                 target=username,
                 at=now,
-                after={"role": new.role.value},
+                after={"role": role.value},
             )
         )
+        return administrator
+
+
+class AddAdministrator(_AccountChange):
+    """Usernames are unique; the password is stored as a salted slow hash only."""
+
+    async def __call__(self, new: NewAdministrator) -> Administrator:
+        username = validate_username(new.username)
+        validate_new_password(new.password)
+        administrator = await self._create(username, new.role, new.password, actor=new.actor)
+        if administrator is None:
+            raise AdministratorExists(f"administrator {username!r} already exists")
         return administrator
 
 
@@ -96,22 +111,9 @@ class RemoveAdministrator:
         return removed
 
 
-class SetAdministratorPassword:
+class SetAdministratorPassword(_AccountChange):
     """A new password ends the account's sessions issued before it (their tokens carry a
     fingerprint of the old hash)."""
-
-    def __init__(
-        self,
-        *,
-        administrators: AdministratorRepository,
-        hasher: PasswordHasher,
-        audit: AuditLog,
-        clock: Clock,
-    ) -> None:
-        self._administrators = administrators
-        self._hasher = hasher
-        self._audit = audit
-        self._clock = clock
 
     async def __call__(self, username: str, password: str, *, actor: str) -> None:
         validate_new_password(password)
@@ -195,44 +197,18 @@ class FirstAdministrator:
     password: str = field(repr=False)
 
 
-class EnsureFirstAdministrator:
+class EnsureFirstAdministrator(_AccountChange):
     """On first start, with no administrator at all, create ``admin`` with a generated
     password, to be shown once. Race-safe: of two processes starting together only the one
     whose insert wins reports a password."""
-
-    def __init__(
-        self,
-        *,
-        administrators: AdministratorRepository,
-        hasher: PasswordHasher,
-        audit: AuditLog,
-        clock: Clock,
-    ) -> None:
-        self._administrators = administrators
-        self._hasher = hasher
-        self._audit = audit
-        self._clock = clock
 
     async def __call__(self) -> FirstAdministrator | None:
         if await self._administrators.has_any():
             return None
         password = secrets.token_urlsafe(12)
-        now = self._clock.now()
-        administrator = Administrator(
-            username=FIRST_ADMIN_USERNAME,
-            role=Role.ADMIN,
-            created_at=now,
-            password_hash=await self._hasher.hash(password),
+        created = await self._create(
+            FIRST_ADMIN_USERNAME, Role.ADMIN, password, actor=FIRST_START_ACTOR
         )
-        if not await self._administrators.add(administrator):
+        if created is None:
             return None
-        await self._audit.record(
-            AuditEntry(
-                actor=FIRST_START_ACTOR,
-                action="administrator.add",
-                target=FIRST_ADMIN_USERNAME,
-                at=now,
-                after={"role": Role.ADMIN.value},
-            )
-        )
         return FirstAdministrator(username=FIRST_ADMIN_USERNAME, password=password)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import signal
 import sys
 from dataclasses import asdict
 from typing import Any
 
 import click
+import msgspec
 
 from domain.audit import CLI_ACTOR
 from domain.errors import PhotoChangerError
 from domain.slot import Slot
-from entrypoints.cli_runtime import cli_settings, run_with_service
+from entrypoints.cli_runtime import cli_settings, ensure_can_listen, run_with_service
 from entrypoints.container import Container
-from entrypoints.runtime import Roles, build_container, database
+from entrypoints.runtime import Roles, build_container, console_url, database
+
+log = logging.getLogger(__name__)
 
 
 class _CliGroup(click.Group):
@@ -43,7 +48,9 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [PHOTOCHANGER_HOST, 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="Port [PHOTOCHANGER_PORT, 8000]")
+@click.option(
+    "--port", type=click.IntRange(1, 65_535), default=None, help="Port [PHOTOCHANGER_PORT, 8000]"
+)
 @click.option("--no-worker", is_flag=True, help="Do not process jobs in this process.")
 @click.option("--no-purge", is_flag=True, help="Do not run the periodic cleanup in this process.")
 @click.option(
@@ -76,6 +83,8 @@ def serve(
     )
     bind_host, bind_port = host or settings.host, port or settings.port
     processes = processes or settings.processes
+    ensure_can_listen(bind_host, bind_port)  # port taken: one clear line, nothing started
+    settings = msgspec.structs.replace(settings, host=bind_host, port=bind_port)
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a normal exit so the
     # embedded database handle below is released and the server stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -86,7 +95,7 @@ def serve(
             click.echo(
                 f"PhotoChanger listening on http://{bind_host}:{bind_port} ({processes} processes)"
             )
-            click.echo(f"Operator console: http://{bind_host}:{bind_port}/admin")
+            click.echo(f"Operator console: {console_url(settings)}")
             serve_processes(
                 settings, url, roles, host=bind_host, port=bind_port, processes=processes
             )
@@ -94,7 +103,7 @@ def serve(
         app = create_app(build_container(settings, url), roles)
         # stdout: the start-up line for the operator; stderr: log lines only, in one format
         click.echo(f"PhotoChanger listening on http://{bind_host}:{bind_port}")
-        click.echo(f"Operator console: http://{bind_host}:{bind_port}/admin")
+        click.echo(f"Operator console: {console_url(settings)}")
         uvicorn.run(
             app,
             host=bind_host,
@@ -104,17 +113,36 @@ def serve(
 
 
 @main.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65_535),
+    default=None,
+    help="Serve /metrics on this port of PHOTOCHANGER_HOST [PHOTOCHANGER_METRICS_PORT, none]",
+)
 @click.pass_context
-def worker(ctx: click.Context) -> None:
-    """Process jobs only (no HTTP); stops cleanly on SIGTERM/SIGINT, handing back held jobs."""
+def worker(ctx: click.Context, metrics_port: int | None) -> None:
+    """Process jobs only (no API; /metrics if a metrics port is set); stops cleanly on
+    SIGTERM/SIGINT, handing back held jobs."""
 
-    async def until_stopped(_: Container) -> None:
+    async def until_stopped(container: Container) -> None:
+        from adapters.metrics.scrape_server import metrics_http_server
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        click.echo("worker running; Ctrl-C to stop")  # stdout: stderr carries log lines only
-        await stop.wait()
+        settings = container.settings()
+        port = metrics_port or settings.metrics_port
+        async with contextlib.AsyncExitStack() as scope:
+            shown = ""
+            if port is not None and settings.metrics == "off":
+                log.warning("PHOTOCHANGER_METRICS=off: no metrics on port %d", port)
+            elif port is not None:
+                scraped = metrics_http_server(container.metrics(), settings.host, port)
+                bound = await scope.enter_async_context(scraped)
+                shown = f"; metrics at http://{settings.host}:{bound}/metrics"
+            click.echo(f"worker running{shown}; Ctrl-C to stop")  # stdout; stderr: log lines
+            await stop.wait()
 
     run_with_service(ctx, Roles(worker=True), until_stopped)
 
@@ -129,12 +157,21 @@ def purge(ctx: click.Context, once: bool) -> None:
         report = await container.purge_artifacts()()
         click.echo(json.dumps(asdict(report)))
 
-    async def forever(container: Container) -> None:
-        from entrypoints.worker import run_purge_loop
+    async def until_stopped(container: Container) -> None:
+        # The loop itself is Roles(purge=True); SIGTERM (systemd, docker stop) must end it as
+        # cleanly as Ctrl-C, or the embedded database would be left running.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        interval = container.settings().purge_interval_sec
+        click.echo(f"purge running every {interval:g} s; Ctrl-C to stop")  # stdout, like worker
+        await stop.wait()
 
-        await run_purge_loop(container.purge_artifacts(), container.settings().purge_interval_sec)
-
-    run_with_service(ctx, Roles(), one_round if once else forever)
+    if once:
+        run_with_service(ctx, Roles(), one_round)
+    else:
+        run_with_service(ctx, Roles(purge=True), until_stopped)
 
 
 @main.command()
@@ -175,7 +212,8 @@ def slots_list(ctx: click.Context) -> None:
 
     for slot in run_with_service(ctx, Roles(), show):
         state = "active  " if slot.is_active else "inactive"
-        click.echo(f"{slot.id}  {state}  {slot.provider}/{slot.operation:<18} {slot.name}")
+        kind = f"{slot.provider}/{slot.operation}"
+        click.echo(f"{slot.id}  {state}  {kind:<28} {slot.name}")
 
 
 @slots.command("show")
@@ -195,7 +233,7 @@ def slots_show(ctx: click.Context, slot_id: str) -> None:
 
 @slots.command("set")
 @click.argument("slot_id", metavar="SLOT")
-@click.option("--provider", help="local, gemini or turbotext")
+@click.option("--provider", help="local, gemini, turbotext or openai")
 @click.option("--operation", help="e.g. grayscale, sepia, overlay (local); image_edit, …")
 @click.option("--settings", "settings_json", help="JSON object, e.g. '{\"delay_ms\": 500}'")
 @click.option("--name", help="Display name")
@@ -213,6 +251,13 @@ def slots_set(
     """Change a slot; refuses (naming the problem) anything the provider cannot run."""
     from application.configure_slot import SlotChanges
 
+    if (provider, operation, settings_json, name, active) == (None,) * 5:
+        # Saving nothing would still bump updated_at (an open console editor would then say
+        # "changed by someone else") and write an audit entry.
+        raise click.UsageError(
+            "nothing to change: give --provider, --operation, --settings, --name, "
+            "--active or --inactive (see the slot with `photochanger slots show`)"
+        )
     parsed: dict[str, Any] | None = None
     if settings_json is not None:
         try:
@@ -265,7 +310,11 @@ def settings_show(ctx: click.Context) -> None:
 
 @settings_group.command("set")
 @click.option("--sync-timeout", type=float, help="Seconds an ingest may wait (45..60)")
-@click.option("--result-retention", type=float, help="Seconds results stay downloadable")
+@click.option(
+    "--result-retention",
+    type=float,
+    help="Seconds results stay downloadable (60..2592000, i.e. 30 days; default 259200 = 72 h)",
+)
 @click.pass_context
 def settings_set(
     ctx: click.Context, sync_timeout: float | None, result_retention: float | None
@@ -305,6 +354,11 @@ def password_set(ctx: click.Context) -> None:
         secret = click.prompt("New ingest password", hide_input=True, confirmation_prompt=True)
     else:
         secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            raise click.UsageError(
+                'no password on stdin: pipe it as one line (echo "$PW" | photochanger password '
+                "set), or run the command in a terminal to be prompted"
+            )
 
     async def apply(container: Container) -> None:
         await container.set_ingest_password()(secret, actor=CLI_ACTOR)

@@ -15,11 +15,18 @@ from entrypoints.container import Container
 from entrypoints.runtime import Roles
 
 
-def _read_password(prompt: str) -> str:
+def _read_password(prompt: str, username: str) -> str:
     """Prompt (hidden, twice) on a terminal; otherwise one line from stdin, for scripts."""
     if sys.stdin.isatty():
         return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
-    return sys.stdin.readline().rstrip("\r\n")
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:  # nothing piped in (say, run from cron or CI): not "too short"
+        command = f"{click.get_current_context().command_path} {username}"
+        raise click.UsageError(
+            f'no password on stdin: pipe it as one line (echo "$PW" | {command}), or run the '
+            "command in a terminal to be prompted"
+        )
+    return secret
 
 
 @click.group()
@@ -38,7 +45,7 @@ def admins() -> None:
 @click.pass_context
 def admins_add(ctx: click.Context, username: str, role: str) -> None:
     """Create USERNAME; the password is prompted for, or read as one line from stdin."""
-    secret = _read_password(f"Password for {username}")
+    secret = _read_password(f"Password for {username}", username)
 
     async def add(container: Container) -> Administrator:
         new = NewAdministrator(username=username, password=secret, role=Role(role), actor=CLI_ACTOR)
@@ -82,7 +89,7 @@ def admins_remove(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def admins_set_password(ctx: click.Context, username: str) -> None:
     """New password for USERNAME (prompt, or one line on stdin); its other sessions end."""
-    secret = _read_password(f"New password for {username}")
+    secret = _read_password(f"New password for {username}", username)
 
     async def apply(container: Container) -> None:
         await container.set_administrator_password()(username, secret, actor=CLI_ACTOR)

@@ -4,6 +4,8 @@ against the service's container."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -40,3 +42,24 @@ def run_with_service(
                 return await action(container)
 
         return asyncio.run(main())
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will (``SO_REUSEADDR``) and let go at once: a port already
+    taken (``make run`` twice) or an address this machine does not have is one clear error
+    before the database starts and any job is claimed, not a log line after start-up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:  # socket.gaierror too: a host name that does not resolve
+        if exc.errno == errno.EADDRINUSE:
+            hint = (
+                "another PhotoChanger (or another program) is listening there; stop it, or "
+                "choose another port with --port or PHOTOCHANGER_PORT"
+            )
+        else:
+            hint = "check --host/--port or PHOTOCHANGER_HOST/PHOTOCHANGER_PORT"
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}; {hint}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_format: Literal["text", "json"] = "text"  # json: one object per line
     access_log: bool = True  # one line per HTTP request, in the same format
     metrics: Literal["on", "off"] = "on"  # GET /metrics (Prometheus); off removes the route
+    metrics_port: Port | None = None  # `photochanger worker`: /metrics on HOST:this port
 
     def __repr__(self) -> str:
         """Never shows the password or API keys (settings may end up in a log or traceback)."""
@@ -163,16 +165,21 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise InvalidConfiguration(f"bad configuration: {_env_name(str(exc))}") from None
+        raise InvalidConfiguration(f"bad configuration: {_env_name(str(exc), raw)}") from None
 
 
-def _env_name(message: str) -> str:
-    """msgspec says ``at `$.port```; operators know the variable as PHOTOCHANGER_PORT."""
+def _env_name(message: str, raw: Mapping[str, object]) -> str:
+    """msgspec says ``at `$.port```; operators know the variable as PHOTOCHANGER_PORT, and a
+    stray space or quote shows only in the value as given (never a secret's)."""
     if message.startswith("Object contains unknown field `"):
         field = message.split("`")[1]
-        return f"unknown variable {PREFIX}{field.upper()}"
+        close = difflib.get_close_matches(field, Settings.__struct_fields__, n=1)
+        hint = f" (did you mean {PREFIX}{close[0].upper()}?)" if close else ""
+        return f"unknown variable {PREFIX}{field.upper()}{hint}"
     if "`$." in message:
         head, _, tail = message.partition("`$.")
         field, _, rest = tail.partition("`")
+        if field in raw and field not in _SECRETS and not rest:
+            return f"{PREFIX}{field.upper()}={raw[field]!r}: {head.removesuffix(' - at ')}"
         return f"{head}{PREFIX}{field.upper()}{rest}"
     return message

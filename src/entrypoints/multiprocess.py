@@ -9,15 +9,21 @@ supervises them (uvicorn restarts a child that dies). Every child runs the worke
 loops unless they are turned off: claims use ``FOR UPDATE SKIP LOCKED`` and purge is
 idempotent, so several processes never take the same job, and an ingest wakes a worker lane
 in its own process at once instead of waiting for another process's poll.
+
+A scrape of the shared port reaches one child, so the children keep their metrics in one
+directory the parent creates (prometheus_client's multiprocess mode) and any of them answers
+the sum; with ``PHOTOCHANGER_METRICS=off`` there is no directory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 from litestar import Litestar
 
+from adapters.metrics.multiprocess import counters_shared_on_disk
 from entrypoints.config import PREFIX, Settings, load_settings
 from entrypoints.logging_setup import configure_logging, uvicorn_logging
 from entrypoints.runtime import Roles, build_container, running
@@ -53,11 +59,14 @@ def serve_processes(
     os.environ[f"{PREFIX}DATABASE_URL"] = database_url
     os.environ[f"{PREFIX}RUN_WORKER"] = "true" if roles.worker else "false"
     os.environ[f"{PREFIX}RUN_PURGE"] = "true" if roles.purge else "false"
-    uvicorn.run(
-        CHILD_APP,
-        factory=True,
-        workers=processes,
-        host=host,
-        port=port,
-        **uvicorn_logging(settings.log_level, access_log=settings.access_log),
-    )
+    with contextlib.ExitStack() as scope:
+        if settings.metrics == "on":
+            scope.enter_context(counters_shared_on_disk())  # before the children start
+        uvicorn.run(
+            CHILD_APP,
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            **uvicorn_logging(settings.log_level, access_log=settings.access_log),
+        )

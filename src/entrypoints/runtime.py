@@ -93,12 +93,19 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
         await pool.close()
 
 
-def _console_url(settings: Settings) -> str:
-    """Where an operator opens the console: under the public address when one is configured
-    (the bound address may differ from the settings: ``serve --host/--port``)."""
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+
+
+def console_url(settings: Settings) -> str:
+    """Where an operator opens the console: under the public address when one is configured,
+    else where ``serve`` listens (``serve`` puts its ``--host``/``--port`` in the settings); a
+    wildcard host is reached through loopback on this machine."""
     if settings.public_base_url:
         return f"{settings.public_base_url.rstrip('/')}/admin"
-    return "/admin on this service"
+    host = _WILDCARD_HOSTS.get(settings.host, settings.host)
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/admin"
 
 
 async def _provision_password(container: Container, settings: Settings) -> None:
@@ -118,7 +125,7 @@ async def _provision_password(container: Container, settings: Settings) -> None:
         print(
             "\n  No administrator existed, so one was created (password shown only this once):\n"
             f"\n      username: {first_admin.username}\n      password: {first_admin.password}\n\n"
-            f"  Log in to the operator console at {_console_url(settings)} (scripts: POST "
+            f"  Log in to the operator console at {console_url(settings)} (scripts: POST "
             "/api/login); change it with "
             f"`photochanger admins set-password {first_admin.username}`.\n",
             file=sys.stderr,

@@ -34,7 +34,6 @@ image_config`` is what arrived.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import io
@@ -42,13 +41,13 @@ import json
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from asgi_server import running_app
+from fake_provider import FakeProvider, serving
 from litestar import Litestar, Request, post
 from litestar.exceptions import InternalServerException
 from litestar.params import FromPath
@@ -185,7 +184,7 @@ RPC_ERRORS: Mapping[int, tuple[str, str]] = {
 }
 
 
-class FakeGemini:
+class FakeGemini(FakeProvider[RecordedRequest]):
     """State and behaviour of the fake; ``fake_gemini_server`` serves it on a socket."""
 
     def __init__(
@@ -200,6 +199,7 @@ class FakeGemini:
         snake_case: bool = False,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.models = frozenset(models)
         self.script: deque[ScriptItem] = deque(script)
@@ -208,33 +208,6 @@ class FakeGemini:
         self.image_mime = image_mime
         self.snake_case = snake_case
         self.max_request_bytes = max_request_bytes
-        self.requests: list[RecordedRequest] = []
-        self.base_url = ""
-        self._changed = asyncio.Condition()
-        self._closing = asyncio.Event()
-
-    # --- waiting helpers for tests (no fixed sleeps) ---------------------------------------
-
-    async def wait_until(
-        self, predicate: Callable[[FakeGemini], bool], *, timeout: float = 10.0
-    ) -> None:
-        """Block until ``predicate(self)`` holds; re-checked on every request event."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: predicate(self))
-
-    async def wait_for_requests(self, count: int, *, timeout: float = 10.0) -> None:
-        await self.wait_until(lambda fake: len(fake.requests) >= count, timeout=timeout)
-
-    async def wait_for_client_gone(self, *, timeout: float = 10.0) -> RecordedRequest:
-        """The first request whose client closed the connection before the answer."""
-        await self.wait_until(
-            lambda fake: any(r.client_went_away for r in fake.requests), timeout=timeout
-        )
-        return next(r for r in self.requests if r.client_went_away)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # --- protocol ------------------------------------------------------------------------
 
@@ -412,8 +385,7 @@ class FakeGemini:
             model=model,
             headers=headers,
         )
-        self.requests.append(record)
-        await self._notify()
+        await self._record(record)
         answer = refusal
         if answer is None:
             try:
@@ -432,14 +404,10 @@ class FakeGemini:
             item = self.script.popleft() if self.script else "image"
             answer = self._answer(item, model)
             latency = self.latency if answer.latency is None else answer.latency
-            if latency > 0:
-                record.outcome = "waiting"
-                await self._notify()
-                if await self._client_left_within(request, latency):
-                    return await self._gone(record)
+            if await self._client_left_during(request, record, latency):
+                return await self._gone(record)
         record.status = answer.status
-        record.outcome = "answered"
-        await self._notify()
+        await self._answered(record)
         content = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
         return Response(
             content=content,
@@ -447,29 +415,6 @@ class FakeGemini:
             media_type="application/json; charset=UTF-8",
             headers=dict(answer.headers or {}),
         )
-
-    async def _gone(self, record: RecordedRequest) -> Response[bytes]:
-        record.outcome = "client_gone"
-        await self._notify()
-        return Response(content=b"", status_code=499)  # nobody reads it: the client left
-
-    async def _client_left_within(self, request: Request[Any, Any, Any], seconds: float) -> bool:
-        """Wait ``seconds`` unless the client disconnects first (True) or the fake shuts down."""
-
-        async def disconnected() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        watcher = asyncio.ensure_future(disconnected())
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait(
-                {watcher, closing}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for task in (watcher, closing):
-                task.cancel()
-        return watcher.done() and not watcher.cancelled() and watcher.exception() is None
 
 
 def _parse_part(part: Any, where: str) -> RecordedPart:
@@ -556,9 +501,5 @@ async def fake_gemini_server(**config: Any) -> AsyncIterator[FakeGemini]:
     On exit, requests still waiting out their latency are let go so the server stops at once.
     """
     fake = FakeGemini(**config)
-    async with running_app(build_app(fake)) as base_url:
-        fake.base_url = base_url
-        try:
-            yield fake
-        finally:
-            fake._closing.set()
+    async with serving(fake, build_app(fake)) as served:
+        yield served

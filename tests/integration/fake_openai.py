@@ -28,22 +28,21 @@ Beyond OpenAI's documented checks, the fake is as strict as our slot validation:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import multipart
-from asgi_server import running_app
 from fake_gemini import small_png
+from fake_provider import FakeProvider, serving
 from litestar import Litestar, Request, post
 from litestar.exceptions import InternalServerException
 from litestar.response import Response
@@ -171,7 +170,7 @@ def _masked(key: str) -> str:
     return f"{key[:8]}{'*' * max(len(key) - 12, 0)}{key[-4:]}" if len(key) > 12 else "***"
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeProvider[RecordedRequest]):
     """State and behaviour of the fake; ``fake_openai_server`` serves it on a socket."""
 
     def __init__(
@@ -184,39 +183,13 @@ class FakeOpenAI:
         image: bytes | None = None,
         max_image_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.models = frozenset(models)
         self.script: deque[ScriptItem] = deque(script)
         self.latency = latency
         self.image = image if image is not None else small_png((40, 160, 220), (12, 8))
         self.max_image_bytes = max_image_bytes
-        self.requests: list[RecordedRequest] = []
-        self.base_url = ""
-        self._changed = asyncio.Condition()
-        self._closing = asyncio.Event()
-
-    # --- waiting helpers for tests (no fixed sleeps) ---------------------------------------
-
-    async def wait_until(
-        self, predicate: Callable[[FakeOpenAI], bool], *, timeout: float = 10.0
-    ) -> None:
-        """Block until ``predicate(self)`` holds; re-checked on every request event."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: predicate(self))
-
-    async def wait_for_requests(self, count: int, *, timeout: float = 10.0) -> None:
-        await self.wait_until(lambda fake: len(fake.requests) >= count, timeout=timeout)
-
-    async def wait_for_client_gone(self, *, timeout: float = 10.0) -> RecordedRequest:
-        """The first request whose client closed the connection before the answer."""
-        await self.wait_until(
-            lambda fake: any(r.client_went_away for r in fake.requests), timeout=timeout
-        )
-        return next(r for r in self.requests if r.client_went_away)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # --- protocol ------------------------------------------------------------------------
 
@@ -424,8 +397,7 @@ class FakeOpenAI:
         record = RecordedRequest(
             arrived_at=time.time(), arrived_at_utc=datetime.now(UTC), headers=headers
         )
-        self.requests.append(record)
-        await self._notify()
+        await self._record(record)
         answer = self._check_key(headers)
         if answer is None:
             try:
@@ -440,16 +412,12 @@ class FakeOpenAI:
             item = self.script.popleft() if self.script else "image"
             answer = self._answer(item, record.fields)
             latency = self.latency if answer.latency is None else answer.latency
-            if latency > 0:
-                record.outcome = "waiting"
-                await self._notify()
-                if await self._client_left_within(request, latency):
-                    return await self._gone(record)
+            if await self._client_left_during(request, record, latency):
+                return await self._gone(record)
         record.status = answer.status
         if isinstance(answer.body, dict) and isinstance(answer.body.get("error"), dict):
             record.error_code = answer.body["error"].get("code")
-        record.outcome = "answered"
-        await self._notify()
+        await self._answered(record)
         content = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
         return Response(
             content=content,
@@ -457,29 +425,6 @@ class FakeOpenAI:
             media_type="application/json",
             headers={"x-request-id": f"req_{secrets.token_hex(16)}", **answer.headers},
         )
-
-    async def _gone(self, record: RecordedRequest) -> Response[bytes]:
-        record.outcome = "client_gone"
-        await self._notify()
-        return Response(content=b"", status_code=499)  # nobody reads it: the client left
-
-    async def _client_left_within(self, request: Request[Any, Any, Any], seconds: float) -> bool:
-        """Wait ``seconds`` unless the client disconnects first (True) or the fake shuts down."""
-
-        async def disconnected() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        watcher = asyncio.ensure_future(disconnected())
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait(
-                {watcher, closing}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for task in (watcher, closing):
-                task.cancel()
-        return watcher.done() and not watcher.cancelled() and watcher.exception() is None
 
 
 def build_app(fake: FakeOpenAI) -> Litestar:
@@ -502,9 +447,5 @@ async def fake_openai_server(**config: Any) -> AsyncIterator[FakeOpenAI]:
     On exit, requests still waiting out their latency are let go so the server stops at once.
     """
     fake = FakeOpenAI(**config)
-    async with running_app(build_app(fake)) as base_url:
-        fake.base_url = base_url
-        try:
-            yield fake
-        finally:
-            fake._closing.set()
+    async with serving(fake, build_app(fake)) as served:
+        yield served

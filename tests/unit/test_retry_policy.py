@@ -9,6 +9,7 @@ import pytest
 
 from adapters.providers.gemini_protocol import is_retryable, retry_delay_seconds
 from adapters.providers.retry_policy import RetryPolicy, duration_seconds
+from domain.errors import ProviderFailed
 
 
 def test_the_pause_doubles_up_to_the_cap_and_never_undercuts_the_server() -> None:
@@ -23,6 +24,38 @@ def test_a_retry_is_worth_it_only_if_the_call_keeps_its_minimum_time() -> None:
     assert policy.leaves_time(1.0, seconds_left=1.6)
     assert not policy.leaves_time(1.0, seconds_left=1.5)
     assert not policy.leaves_time(0.0, seconds_left=0.3)
+
+
+def test_a_retry_pauses_while_attempts_and_time_remain() -> None:
+    policy = RetryPolicy(max_attempts=3, base_seconds=0.5, max_seconds=4.0, min_call_seconds=0.5)
+    pause = policy.pause_or_fail(2, 1.5, seconds_left=10.0, message="busy", details={})
+    assert pause == 1.5
+
+
+@pytest.mark.parametrize(
+    ("attempt", "retryable", "seconds_left", "expected"),
+    [
+        (1, False, 10.0, "busy"),
+        (2, False, 10.0, "busy (after 2 attempts)"),
+        (3, True, 10.0, "busy (after 3 attempts)"),
+        (1, True, 0.9, "busy; the job has no time left to wait 0.5 s and try again"),
+    ],
+)
+def test_a_retry_that_cannot_help_fails_with_the_servers_message(
+    attempt: int, retryable: bool, seconds_left: float, expected: str
+) -> None:
+    policy = RetryPolicy(max_attempts=3, base_seconds=0.5, max_seconds=4.0, min_call_seconds=0.5)
+    with pytest.raises(ProviderFailed) as failed:
+        policy.pause_or_fail(
+            attempt,
+            None,
+            seconds_left=seconds_left,
+            message="busy",
+            details={"attempts": attempt},
+            retryable=retryable,
+        )
+    assert failed.value.message == expected
+    assert failed.value.details == {"attempts": attempt}
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,12 @@
 """``PrometheusMetrics``: the families of SPEC §11 on a registry of this process's own.
 
 Each process (API, worker, purge) counts what it does itself and exposes it; Prometheus adds
-the processes up (no multiprocess mode). Label values come only from closed sets: a slot id
-the booth sent (the path is attacker-controlled) is ``other`` unless it is one of the 15 slots,
-so nobody can grow the number of series by inventing paths.
+the processes up. The exception is ``serve --processes N``, whose processes share one port: there
+the parent sets ``PROMETHEUS_MULTIPROC_DIR`` (``adapters.metrics.multiprocess``), the client
+library keeps every value in a file per process, and a scrape answers their sum, whichever
+process it reaches. Label values come only from closed sets: a slot id the booth sent (the path
+is attacker-controlled) is ``other`` unless it is one of the 15 slots, so nobody can grow the
+number of series by inventing paths.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
+from adapters.metrics.multiprocess import shared_counters_dir
 from adapters.metrics.shared_state import SharedStateGauges
 from application.ports import ProviderCallOutcome, ProviderInput
 from domain.providers import PROVIDERS
@@ -45,9 +51,18 @@ def provider_label(provider: str) -> str:
 class PrometheusMetrics:
     """Records ingests, provider calls, purge removals and declared-hash problems; implements
     ``ProviderCallObserver``. Recording never raises and never does
-    I/O; ``exposition`` refreshes the cached shared-state gauges first."""
+    I/O; ``exposition`` refreshes the cached shared-state gauges first.
 
-    def __init__(self, shared_state: SharedStateGauges | None = None) -> None:
+    ``counters_dir``: where the processes sharing a port keep their values (read from
+    ``PROMETHEUS_MULTIPROC_DIR`` by default, as the client library itself does when it
+    decides where values live). A scrape then adds up every file there with
+    ``MultiProcessCollector`` and the shared-state gauges once, computed by the answering
+    process; per-process ``process_*``/``python_*`` metrics are left out, as they would
+    describe whichever process happened to answer."""
+
+    def __init__(
+        self, shared_state: SharedStateGauges | None = None, *, counters_dir: str | None = None
+    ) -> None:
         # No ``*_created`` series: they would double the series count for nothing.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
@@ -98,6 +113,14 @@ class PrometheusMetrics:
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
         GCCollector(registry=reg)
+        self.scrape_registry: Collector = reg
+        counters_dir = counters_dir or shared_counters_dir()
+        if counters_dir is not None:
+            every_process = CollectorRegistry()
+            MultiProcessCollector(every_process, path=counters_dir)  # type: ignore[no-untyped-call]
+            if shared_state is not None:
+                every_process.register(shared_state)
+            self.scrape_registry = every_process
 
     def ingest_request(self, slot_id: str | None, status: int, seconds: float) -> None:
         self._ingests.labels(slot_label(slot_id), str(status)).inc()
@@ -134,9 +157,13 @@ class PrometheusMetrics:
         label = str(problem)
         self._hash_problems.labels(label if label in HASH_PROBLEMS else OTHER).inc()
 
-    async def exposition(self, accept: str = "") -> tuple[bytes, str]:
-        """The scrape body and its content type (OpenMetrics if the scraper asks for it)."""
+    async def refresh(self) -> None:
+        """Reload the shared-state gauges older than their time-to-live (before a scrape)."""
         if self._shared_state is not None:
             await self._shared_state.refresh()
+
+    async def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The scrape body and its content type (OpenMetrics if the scraper asks for it)."""
+        await self.refresh()
         encode, content_type = choose_encoder(accept)
-        return encode(self.registry), content_type
+        return encode(self.scrape_registry), content_type

@@ -7,15 +7,15 @@ counts, ``job_slot_created_idx`` for a slot's jobs, ``job_slot_results_idx`` for
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
+from adapters.postgres.job_outcomes import OUTCOME_COUNTS, STATE_CONDITIONS, outcome_counts
 from adapters.postgres.pool import Pool, fetch_all, statement
 from adapters.postgres.rows import job_from_row, utc
 from application.query_ports import (
     JobFilter,
-    JobState,
     OutcomeCounts,
     RecentResult,
 )
@@ -31,33 +31,19 @@ lease_owner, lease_expires_at, attempts,
 result_retention_sec, created_at, updated_at, is_test
 """
 
-STATE_CONDITIONS: dict[JobState, LiteralString] = {
-    JobState.PENDING: "NOT is_finalized AND status = 'pending'",
-    JobState.PROCESSING: "NOT is_finalized AND status = 'processing'",
-    JobState.SUCCEEDED: "is_finalized AND failure_reason IS NULL",
-    JobState.TIMEOUT: "failure_reason = 'timeout'",
-    JobState.PROVIDER_ERROR: "failure_reason = 'provider_error'",
-    JobState.CANCELLED: "failure_reason = 'cancelled'",
-    JobState.STORAGE_ERROR: "failure_reason = 'storage_error'",
-}
-
 NEWEST = """
 SELECT {columns} FROM job WHERE {conditions}
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """
 
-OUTCOMES_SINCE = """
+OUTCOMES_SINCE = f"""
 SELECT slot_id,
-       count(*) FILTER (WHERE is_finalized AND failure_reason IS NULL) AS succeeded,
-       count(*) FILTER (WHERE failure_reason = 'timeout') AS timeout,
-       count(*) FILTER (WHERE failure_reason = 'provider_error') AS provider_error,
-       count(*) FILTER (WHERE failure_reason = 'cancelled') AS cancelled,
-       count(*) FILTER (WHERE failure_reason = 'storage_error') AS storage_error
+{OUTCOME_COUNTS}
 FROM job
 WHERE created_at >= %(since)s AND NOT is_test
 GROUP BY slot_id
-"""
+"""  # noqa: S608 - composed of constants only
 
 RECENT_RESULTS = """
 SELECT id, finalized_at, result_expires_at
@@ -67,16 +53,6 @@ WHERE slot_id = %(slot_id)s AND result_file_path IS NOT NULL AND NOT is_test
 ORDER BY finalized_at DESC
 LIMIT %(limit)s
 """
-
-
-def outcome_counts(row: dict[str, Any]) -> OutcomeCounts:
-    return OutcomeCounts(
-        succeeded=row["succeeded"],
-        timeout=row["timeout"],
-        provider_error=row["provider_error"],
-        cancelled=row["cancelled"],
-        storage_error=row["storage_error"],
-    )
 
 
 class PostgresJobQueries:

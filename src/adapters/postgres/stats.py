@@ -11,21 +11,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.postgres.job_queries import outcome_counts
+from adapters.postgres.job_outcomes import OUTCOME_COUNTS, STATE_CONDITIONS, outcome_counts
 from adapters.postgres.pool import Pool, fetch_all
 from adapters.postgres.rows import utc
-from application.query_ports import Tally, WindowTallies
+from application.query_ports import JobState, Tally, WindowTallies
 
 # Processing time: created → finalized of succeeded jobs, in ms. ``date_part`` (double) rather
 # than ``extract`` (numeric since PostgreSQL 14), which sorts several times slower.
-TALLY = """
+TALLY = f"""
 SELECT GROUPING(slot_id, provider, bucket) AS grouping_set, slot_id, provider, bucket,
        count(*) AS ingests,
-       count(*) FILTER (WHERE is_finalized AND failure_reason IS NULL) AS succeeded,
-       count(*) FILTER (WHERE failure_reason = 'timeout') AS timeout,
-       count(*) FILTER (WHERE failure_reason = 'provider_error') AS provider_error,
-       count(*) FILTER (WHERE failure_reason = 'cancelled') AS cancelled,
-       count(*) FILTER (WHERE failure_reason = 'storage_error') AS storage_error,
+{OUTCOME_COUNTS},
        percentile_cont(0.5) WITHIN GROUP (ORDER BY processing_ms) AS p50_ms,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY processing_ms) AS p95_ms,
        coalesce(sum(no_image_count), 0) AS no_image_answers,
@@ -33,13 +29,13 @@ SELECT GROUPING(slot_id, provider, bucket) AS grouping_set, slot_id, provider, b
 FROM (
     SELECT slot_id, provider, is_finalized, failure_reason, no_image_count,
            date_bin(%(bucket)s, created_at, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-           CASE WHEN is_finalized AND failure_reason IS NULL
+           CASE WHEN {STATE_CONDITIONS[JobState.SUCCEEDED]}
                 THEN date_part('epoch', finalized_at - created_at) * 1000 END AS processing_ms
     FROM job
     WHERE created_at >= %(since)s AND created_at < %(until)s AND NOT is_test
 ) AS windowed
 GROUP BY GROUPING SETS ((slot_id), (provider), (bucket), ())
-"""
+"""  # noqa: S608 - composed of constants only
 
 # GROUPING(slot_id, provider, bucket): a bit set for each column *not* grouped by.
 BY_SLOT, BY_PROVIDER, BY_BUCKET, TOTAL = 0b011, 0b101, 0b110, 0b111

@@ -10,14 +10,11 @@ failure ends the job at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
 
 import httpx
 
-from adapters.providers.cancel_once import cancel_once
 from adapters.providers.capped_body import read_capped
 from adapters.providers.gemini_protocol import (
     API_KEY_HEADER,
@@ -28,9 +25,9 @@ from adapters.providers.gemini_protocol import (
     parse_response,
     retry_delay_seconds,
 )
+from adapters.providers.provider_http import ProviderHttp
 from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from application.ports import Clock, ProviderInput, ProviderOutput
-from domain.deadlines import SYNC_TIMEOUT_MAX_SEC, calculate_deadline_info
 from domain.errors import ProviderFailed
 
 logger = logging.getLogger(__name__)
@@ -40,7 +37,6 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Google's cap on one inline request (prompt + base64 images). Photos up to 20 MB are accepted
 # at ingest (SPEC §8), but base64 grows them by a third: refuse clearly instead of sending.
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
-_REDACTED = "[redacted]"
 
 
 def _ignore_no_image(request: ProviderInput) -> None:
@@ -68,47 +64,24 @@ class GeminiProvider:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._clock = clock
-        self._client = client
-        self._owns_client = client is None
+        self._http = ProviderHttp(
+            provider="Gemini",
+            api_key=api_key,
+            clock=clock,
+            client=client,
+            max_connections=max_connections,
+        )
         self._attempts = no_image_attempts
         self._pause = max(retry_pause_seconds, 0.0)
         self._on_no_image = on_no_image  # counts each answer without an image (metrics)
         self._retry = retry or RetryPolicy()  # for 429 / 503
-        self._max_connections = max_connections
 
     def __repr__(self) -> str:  # the key must not show up in a traceback's locals
         return f"GeminiProvider(base_url={self._base_url!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # The timeout is only a fallback: every request passes the job's remaining time.
-            # The pool follows the concurrency setting: httpx's default (100 connections)
-            # would otherwise cap the calls in flight whatever the setting says.
-            n = self._max_connections
-            self._client = httpx.AsyncClient(
-                timeout=SYNC_TIMEOUT_MAX_SEC,
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-            )
-        return self._client
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, _REDACTED) if self._api_key else text
-
-    def _remaining(self, deadline: datetime) -> float:
-        """Seconds left for the job; ``TimeoutError`` when none are, so no request starts."""
-        info = calculate_deadline_info(deadline, now=self._clock.now())
-        if info.is_expired or info.remaining_seconds <= 0:
-            raise TimeoutError("the job's deadline passed before Gemini answered")
-        return info.remaining_seconds
-
-    def _seconds_left(self, deadline: datetime) -> float:
-        return calculate_deadline_info(deadline, now=self._clock.now()).remaining_seconds
+        await self._http.aclose()
 
     async def transform(self, request: ProviderInput) -> ProviderOutput:
         call = build_call(request)
@@ -123,7 +96,9 @@ class GeminiProvider:
         url = f"{self._base_url}{call.path}"
         no_image = busy = 0  # answers without an image; 429/503 answers
         while True:
-            status, headers, raw = await self._post(url, content, request)
+            status, headers, raw = await self._http.call(
+                request.deadline, lambda seconds: self._exchange(url, content, seconds)
+            )
             if status == httpx.codes.OK:
                 try:
                     return parse_response(raw)
@@ -133,7 +108,7 @@ class GeminiProvider:
                     await self._pause_before_no_image_retry(request)
                     continue
                 except ProviderFailed as exc:
-                    raise ProviderFailed(self._redact(exc.message), exc.details) from None
+                    raise ProviderFailed(self._http.redact(exc.message), exc.details) from None
             busy += 1
             await self._pause_before_busy_retry(request, status, headers, raw, busy)
 
@@ -147,17 +122,17 @@ class GeminiProvider:
             seen,
             self._attempts,
             model,
-            self._redact(exc.message),
+            self._http.redact(exc.message),
         )
         if seen >= self._attempts:
             raise ProviderFailed(
                 f"Gemini returned no image {self._attempts} times "
-                f"(last: {self._redact(exc.message)})",
+                f"(last: {self._http.redact(exc.message)})",
                 {**exc.details, "attempts": self._attempts},
             )
 
     async def _pause_before_no_image_retry(self, request: ProviderInput) -> None:
-        if self._remaining(request.deadline) <= self._pause:
+        if self._http.remaining(request.deadline) <= self._pause:
             raise TimeoutError("no time left in the job to ask Gemini again")
         await self._clock.sleep(self._pause)
 
@@ -167,12 +142,6 @@ class GeminiProvider:
         """After an error answer: wait and return when asking again may help and the deadline
         leaves time for it; raise ``ProviderFailed`` otherwise."""
         error = error_from_response(status, raw)
-        message = self._redact(error.message)
-        details = {**error.details, "attempts": seen}
-        if not is_retryable(status) or seen >= self._retry.max_attempts:
-            raise ProviderFailed(
-                message + (f" (after {seen} attempts)" if seen > 1 else ""), details
-            )
         asked = [
             wait
             for wait in (
@@ -181,12 +150,14 @@ class GeminiProvider:
             )
             if wait is not None
         ]
-        pause = self._retry.pause(seen, max(asked, default=None))
-        if not self._retry.leaves_time(pause, self._seconds_left(request.deadline)):
-            raise ProviderFailed(
-                f"{message}; the job has no time left to wait {pause:.1f} s and try again",
-                details,
-            )
+        pause = self._retry.pause_or_fail(
+            seen,
+            max(asked, default=None),
+            seconds_left=self._http.seconds_left(request.deadline),
+            message=self._http.redact(error.message),
+            details={**error.details, "attempts": seen},
+            retryable=is_retryable(status),
+        )
         # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
         logger.info(
             "Gemini job %s: HTTP %d; trying again in %.1f s (attempt %d of %d)",
@@ -198,25 +169,12 @@ class GeminiProvider:
         )
         await self._clock.sleep(pause)
 
-    async def _post(
-        self, url: str, content: bytes, request: ProviderInput
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        """One call bounded by the remaining time; the body is read under the same bound."""
-        remaining = self._remaining(request.deadline)
-        try:
-            async with asyncio.timeout(remaining):
-                return await cancel_once(self._exchange(url, content, remaining))
-        except (TimeoutError, httpx.TimeoutException):
-            raise TimeoutError("Gemini did not answer before the job's deadline") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            message = self._redact(f"Gemini could not be reached: {type(exc).__name__}: {exc}")
-            raise ProviderFailed(message, {"error": type(exc).__name__}) from None
-
     async def _exchange(
         self, url: str, content: bytes, http_timeout: float
     ) -> tuple[int, Mapping[str, str], bytes]:
+        """One call; the body is read under the same bound as the request."""
         headers = {API_KEY_HEADER: self._api_key, "content-type": "application/json"}
-        async with self._http().stream(
+        async with self._http.client.stream(
             "POST", url, content=content, headers=headers, timeout=http_timeout
         ) as response:
             body = await read_capped(response, MAX_RESPONSE_BYTES, "Gemini's answer")

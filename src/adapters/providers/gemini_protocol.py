@@ -10,11 +10,18 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
 
+from adapters.providers.image_prompts import OPERATIONS as IMAGE_PROMPT_OPERATIONS
+from adapters.providers.image_prompts import (
+    OperationRecipe,
+    prompt_text,
+    recipe_for,
+    template_images,
+)
 from adapters.providers.retry_policy import RETRYABLE_STATUSES, duration_seconds
 from application.ports import InputImage, ProviderInput, ProviderOutput
 from domain.errors import ProviderFailed
@@ -43,38 +50,17 @@ REFUSAL_REASONS = frozenset(
     }
 )
 
-STYLE_TEMPLATE = "style_template_id"
-FACE_TEMPLATE = "face_template_id"
-
 DEFAULT_IDENTITY_PROMPT = (
     "Put the face of the person in image 2 onto the person in image 1. Match the pose, "
     "lighting and colours of image 1 and keep everything else in image 1 unchanged."
 )
 
 
-@dataclass(frozen=True, slots=True)
-class OperationRecipe:
-    """How one operation becomes parts: which templates follow the photo, and what the model
-    is told about the images (multi-image prompts are ambiguous without it)."""
-
-    template_fields: tuple[str, ...] = ()
-    guide: str = ""
-    prompt_required: bool = True
-    default_prompt: str = ""
-
-
+# Gemini's identity transfer needs no prompt from the slot: a default one says what to do.
 OPERATIONS: Mapping[str, OperationRecipe] = {
-    "image_edit": OperationRecipe(),
-    "style_transfer": OperationRecipe(
-        template_fields=(STYLE_TEMPLATE,),
-        guide=(
-            "Image 1 is the photo to edit. Image 2 is a style reference only: apply its "
-            "style to image 1 and keep the people and composition of image 1."
-        ),
-    ),
-    "identity_transfer": OperationRecipe(
-        template_fields=(FACE_TEMPLATE,),
-        guide="Image 1 is the photo to edit. Image 2 shows the face to use.",
+    **IMAGE_PROMPT_OPERATIONS,
+    "identity_transfer": replace(
+        IMAGE_PROMPT_OPERATIONS["identity_transfer"],
         prompt_required=False,
         default_prompt=DEFAULT_IDENTITY_PROMPT,
     ),
@@ -180,37 +166,14 @@ def _inline(image: InputImage, what: str) -> _InlinePart:
     return _InlinePart(_Blob(mime_type=image.mime.lower(), data=image.data))
 
 
-def _prompt(settings: Mapping[str, Any], recipe: OperationRecipe, operation: str) -> str:
-    value = settings.get("prompt")
-    prompt = value.strip() if isinstance(value, str) else ""
-    if prompt:
-        return prompt
-    if recipe.prompt_required:
-        raise ProviderFailed(f"Gemini operation {operation} needs a prompt", {"setting": "prompt"})
-    return recipe.default_prompt
-
-
 def build_call(request: ProviderInput) -> GeminiCall:
     """The request for ``request.operation``: one ``user`` turn whose parts are the text
     (guide + prompt), the photo, then each template image of the operation, in that order."""
-    recipe = OPERATIONS.get(request.operation)
-    if recipe is None:
-        known = ", ".join(sorted(OPERATIONS))
-        raise ProviderFailed(
-            f"Gemini has no operation {request.operation!r} (known: {known})",
-            {"operation": request.operation},
-        )
+    recipe = recipe_for(OPERATIONS, request.operation, "Gemini")
     model = resolve_model(request.settings)
-    prompt = _prompt(request.settings, recipe, request.operation)
-    text = f"{recipe.guide}\n\n{prompt}" if recipe.guide else prompt
+    text = prompt_text(request, recipe, "Gemini")
     parts: list[_TextPart | _InlinePart] = [_TextPart(text), _inline(request.photo, "photo")]
-    for field in recipe.template_fields:
-        template = request.templates.get(field)
-        if template is None:
-            raise ProviderFailed(
-                f"Gemini operation {request.operation} needs the template image {field!r}",
-                {"setting": field},
-            )
+    for field, template in template_images(request, recipe, "Gemini"):
         parts.append(_inline(template, f"template {field}"))
     config = _GenerationConfig(
         response_modalities=["IMAGE"], image_config=resolve_image_config(request.settings) or None

@@ -10,14 +10,11 @@ later.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 
 import httpx
 
-from adapters.providers.cancel_once import cancel_once
 from adapters.providers.capped_body import read_capped
 from adapters.providers.openai_errors import error_from_response
 from adapters.providers.openai_protocol import (
@@ -27,16 +24,15 @@ from adapters.providers.openai_protocol import (
     build_edit,
     parse_answer,
 )
+from adapters.providers.provider_http import ProviderHttp
 from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from adapters.storage.image_type import sniff_image_mime
 from application.ports import Clock, ProviderInput, ProviderOutput
-from domain.deadlines import SYNC_TIMEOUT_MAX_SEC, calculate_deadline_info
 from domain.errors import ProviderFailed
 
 logger = logging.getLogger(__name__)
 
 RESULT_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
-_REDACTED = "[redacted]"
 
 
 class OpenAIImagesProvider:
@@ -60,9 +56,13 @@ class OpenAIImagesProvider:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._clock = clock
-        self._client = client
-        self._owns_client = client is None
-        self._max_connections = max_connections
+        self._http = ProviderHttp(
+            provider="OpenAI",
+            api_key=api_key,
+            clock=clock,
+            client=client,
+            max_connections=max_connections,
+        )
         self._max_result_bytes = max_result_bytes
         # The answer is JSON with the image in base64: a third larger, plus a little JSON.
         self._max_answer_bytes = max_result_bytes * 4 // 3 + 64 * 1024
@@ -76,33 +76,7 @@ class OpenAIImagesProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # The timeout is only a fallback: every request passes the job's remaining time.
-            # The pool follows the concurrency setting (httpx's default is 100 connections).
-            n = self._max_connections
-            self._client = httpx.AsyncClient(
-                timeout=SYNC_TIMEOUT_MAX_SEC,
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-            )
-        return self._client
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, _REDACTED) if self._api_key else text
-
-    def _seconds_left(self, deadline: datetime) -> float:
-        return calculate_deadline_info(deadline, now=self._clock.now()).remaining_seconds
-
-    def _remaining(self, deadline: datetime) -> float:
-        """Seconds left for the job; ``TimeoutError`` when none are, so no request starts."""
-        info = calculate_deadline_info(deadline, now=self._clock.now())
-        if info.is_expired or info.remaining_seconds <= 0:
-            raise TimeoutError("the job's deadline passed before OpenAI answered")
-        return info.remaining_seconds
+        await self._http.aclose()
 
     async def transform(self, request: ProviderInput) -> ProviderOutput:
         call = build_edit(request)
@@ -110,21 +84,21 @@ class OpenAIImagesProvider:
         attempt = 0
         while True:
             attempt += 1
-            status, headers, raw = await self._post(url, call, request)
+            status, headers, raw = await self._http.call(
+                request.deadline, lambda seconds: self._exchange(url, call, seconds)
+            )
             if status == httpx.codes.OK:
                 return self._result(raw, request)
             problem = error_from_response(status, raw)
-            message = self._redact(problem.failure.message)
-            details = {**problem.failure.details, "attempts": attempt}
-            if not problem.retryable or attempt >= self._retry.max_attempts:
-                suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-                raise ProviderFailed(message + suffix, details)
-            pause = self._retry.pause(attempt, retry_after_seconds(headers, now=self._clock.now()))
-            if not self._retry.leaves_time(pause, self._seconds_left(request.deadline)):
-                raise ProviderFailed(
-                    f"{message}; the job has no time left to wait {pause:.1f} s and try again",
-                    details,
-                )
+            message = self._http.redact(problem.failure.message)
+            pause = self._retry.pause_or_fail(
+                attempt,
+                retry_after_seconds(headers, now=self._clock.now()),
+                seconds_left=self._http.seconds_left(request.deadline),
+                message=message,
+                details={**problem.failure.details, "attempts": attempt},
+                retryable=problem.retryable,
+            )
             # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
             logger.info(
                 "OpenAI job %s: %s; trying again in %.1f s (attempt %d of %d)",
@@ -159,28 +133,15 @@ class OpenAIImagesProvider:
         )
         return ProviderOutput(image=result.image, mime=mime)
 
-    async def _post(
-        self, url: str, call: EditCall, request: ProviderInput
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        """One call bounded by the remaining time; the body is read under the same bound."""
-        remaining = self._remaining(request.deadline)
-        try:
-            async with asyncio.timeout(remaining):
-                return await cancel_once(self._exchange(url, call, remaining))
-        except (TimeoutError, httpx.TimeoutException):
-            raise TimeoutError("OpenAI did not answer before the job's deadline") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            message = self._redact(f"OpenAI could not be reached: {type(exc).__name__}: {exc}")
-            raise ProviderFailed(message, {"error": type(exc).__name__}) from None
-
     async def _exchange(
         self, url: str, call: EditCall, http_timeout: float
     ) -> tuple[int, Mapping[str, str], bytes]:
+        """One call; the body is read under the same bound as the request."""
         headers = {"Accept": "application/json"}
         if self._api_key:  # an empty one would be an illegal header, not OpenAI's 401
             headers["Authorization"] = f"Bearer {self._api_key}"
         files = [(IMAGE_FIELD, (image.filename, image.data, image.mime)) for image in call.images]
-        async with self._http().stream(
+        async with self._http.client.stream(
             "POST",
             url,
             data=call.fields,

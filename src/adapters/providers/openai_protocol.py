@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.providers.image_prompts import OPERATIONS, prompt_text, recipe_for, template_images
 from application.ports import InputImage, ProviderInput
 from domain.errors import ProviderFailed
 from domain.media import extension_for_mime
@@ -36,8 +37,6 @@ EDITS_PATH = "/v1/images/edits"
 IMAGE_FIELD = "image[]"
 INPUT_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
 MAX_PROMPT_CHARS = 32_000
-STYLE_TEMPLATE = "style_template_id"
-FACE_TEMPLATE = "face_template_id"
 
 _MODEL_NAME = re.compile(r"gpt-image-[A-Za-z0-9._-]{1,60}")
 
@@ -50,30 +49,6 @@ _CHOICES: Mapping[str, tuple[str, ...]] = {
     "background": OPENAI_BACKGROUNDS,
 }
 COMPRESSION = "output_compression"
-
-
-@dataclass(frozen=True, slots=True)
-class OperationRecipe:
-    """Which templates follow the photo, and what the model is told about the images."""
-
-    template_fields: tuple[str, ...] = ()
-    guide: str = ""
-
-
-OPERATIONS: Mapping[str, OperationRecipe] = {
-    "image_edit": OperationRecipe(),
-    "style_transfer": OperationRecipe(
-        template_fields=(STYLE_TEMPLATE,),
-        guide=(
-            "Image 1 is the photo to edit. Image 2 is a style reference only: apply its "
-            "style to image 1 and keep the people and composition of image 1."
-        ),
-    ),
-    "identity_transfer": OperationRecipe(
-        template_fields=(FACE_TEMPLATE,),
-        guide="Image 1 is the photo to edit. Image 2 shows the face to use.",
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,33 +130,15 @@ def _upload(image: InputImage, name: str, what: str) -> UploadImage:
 def build_edit(request: ProviderInput) -> EditCall:
     """The edits request for ``request.operation``: the guide and prompt as ``prompt``, the
     photo as the first ``image[]``, then each template of the operation, in order."""
-    recipe = OPERATIONS.get(request.operation)
-    if recipe is None:
-        known = ", ".join(sorted(OPERATIONS))
-        raise ProviderFailed(
-            f"OpenAI has no operation {request.operation!r} (known: {known})",
-            {"operation": request.operation},
-        )
-    value = request.settings.get("prompt")
-    prompt = value.strip() if isinstance(value, str) else ""
-    if not prompt:
-        raise ProviderFailed(
-            f"OpenAI operation {request.operation} needs a prompt", {"setting": "prompt"}
-        )
-    text = f"{recipe.guide}\n\n{prompt}" if recipe.guide else prompt
+    recipe = recipe_for(OPERATIONS, request.operation, "OpenAI")
+    text = prompt_text(request, recipe, "OpenAI")
     if len(text) > MAX_PROMPT_CHARS:
         raise ProviderFailed(
             f"the prompt has {len(text)} characters; OpenAI takes at most {MAX_PROMPT_CHARS}",
             {"setting": "prompt"},
         )
     images = [_upload(request.photo, "photo", "photo")]
-    for field in recipe.template_fields:
-        template = request.templates.get(field)
-        if template is None:
-            raise ProviderFailed(
-                f"OpenAI operation {request.operation} needs the template image {field!r}",
-                {"setting": field},
-            )
+    for field, template in template_images(request, recipe, "OpenAI"):
         images.append(_upload(template, field.removesuffix("_id"), f"template {field}"))
     model = resolve_model(request.settings)
     fields = {"model": model, "prompt": text, **_options(request.settings)}

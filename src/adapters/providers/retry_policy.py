@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+from domain.errors import ProviderFailed
 
 # "Too many requests" and "unavailable": the server says it did not take the request, and the
 # same request later may well succeed.
@@ -44,6 +47,31 @@ class RetryPolicy:
     def leaves_time(self, pause: float, seconds_left: float) -> bool:
         """Whether a call started after ``pause`` still has ``min_call_seconds`` to run."""
         return pause + self.min_call_seconds < seconds_left
+
+    def pause_or_fail(
+        self,
+        attempt: int,
+        retry_after: float | None,
+        *,
+        seconds_left: float,
+        message: str,
+        details: Mapping[str, Any],
+        retryable: bool = True,
+    ) -> float:
+        """The pause before asking again after failed attempt ``attempt`` (1-based), whose
+        failure says ``message``. ``ProviderFailed`` instead when asking again cannot help,
+        the attempts are used up, or the wait would leave the call no time before the
+        deadline."""
+        if not retryable or attempt >= self.max_attempts:
+            suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+            raise ProviderFailed(message + suffix, details)
+        pause = self.pause(attempt, retry_after)
+        if not self.leaves_time(pause, seconds_left):
+            raise ProviderFailed(
+                f"{message}; the job has no time left to wait {pause:.1f} s and try again",
+                details,
+            )
+        return pause
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: datetime) -> float | None:

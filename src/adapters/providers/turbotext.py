@@ -27,6 +27,7 @@ import httpx
 
 from adapters.providers.cancel_once import cancel_once
 from adapters.providers.capped_body import read_capped
+from adapters.providers.provider_http import ProviderHttp
 from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from adapters.providers.turbotext_protocol import (
     Ready,
@@ -93,21 +94,25 @@ class TurbotextProvider:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._clock = clock
-        self._client = client
-        self._owns_client = client is None
+        # Each job makes one request at a time, so the pool follows the concurrency setting.
+        self._http = ProviderHttp(
+            provider="turbotext",
+            api_key=api_key,
+            clock=clock,
+            client=client,
+            max_connections=max_connections,
+            redacted="***",
+        )
         self._poll_interval = poll_interval_seconds
         self._max_result_bytes = max_result_bytes
         self._retry = retry or RetryPolicy()  # create_queue after a 429
-        self._max_connections = max_connections
 
     def __repr__(self) -> str:
         return f"TurbotextProvider(base_url={self._base_url!r})"  # never the key
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter created it."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     async def transform(self, request: ProviderInput) -> ProviderOutput:
         method = method_for(request.operation)
@@ -143,25 +148,21 @@ class TurbotextProvider:
             try:
                 return await self._call(endpoint, form, request.deadline, what="create_queue")
             except _RateLimited as exc:
-                details = {**exc.details, "attempts": attempt}
-                if attempt >= self._retry.max_attempts:
-                    message = f"{exc.message} (after {attempt} attempts)"
-                    raise ProviderFailed(message, details) from None
-                pause = self._retry.pause(attempt, exc.retry_after)
-                left = calculate_deadline_info(request.deadline, now=self._clock.now())
-                if not self._retry.leaves_time(pause, left.remaining_seconds):
-                    raise ProviderFailed(
-                        f"{exc.message}; the job has no time left to wait {pause:.1f} s and "
-                        "try again",
-                        details,
-                    ) from None
-                # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
-                log.info(
-                    "job %s: turbotext create_queue rate limited; trying again in %.1f s",
-                    request.job_id,
-                    pause,
-                )
-                await self._clock.sleep(pause)
+                refused = exc
+            pause = self._retry.pause_or_fail(
+                attempt,
+                refused.retry_after,
+                seconds_left=self._http.seconds_left(request.deadline),
+                message=refused.message,
+                details={**refused.details, "attempts": attempt},
+            )
+            # INFO: a retry, not yet a failure; a failed job is logged once, by the worker.
+            log.info(
+                "job %s: turbotext create_queue rate limited; trying again in %.1f s",
+                request.job_id,
+                pause,
+            )
+            await self._clock.sleep(pause)
 
     async def _poll(self, endpoint: str, queueid: int, request: ProviderInput) -> Ready:
         """``get_result`` every poll interval until the job is done or the deadline comes."""
@@ -210,16 +211,6 @@ class TurbotextProvider:
             await self._clock.sleep(max(info.remaining_seconds, 0.001))
         raise TimeoutError(message)
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # The pool follows the concurrency setting (each job makes one request at a time);
-            # httpx's default of 100 connections would otherwise cap it.
-            n = self._max_connections
-            self._client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n)
-            )
-        return self._client
-
     async def _call(
         self, endpoint: str, form: Mapping[str, str], deadline: datetime, *, what: str
     ) -> bytes:
@@ -250,7 +241,7 @@ class TurbotextProvider:
         status = response.status_code
         log.debug("turbotext %s answered HTTP %s", what, status)
         if status >= 300:
-            text = self._redact(error_text(body)) or response.reason_phrase
+            text = self._http.redact(error_text(body)) or response.reason_phrase
             message = f"turbotext {what} answered HTTP {status}: {text}"
             details = {"provider": "turbotext", "status": status}
             if status == httpx.codes.TOO_MANY_REQUESTS:
@@ -311,16 +302,12 @@ class TurbotextProvider:
     ) -> tuple[httpx.Response, bytes]:
         """One request and its capped body (the body of a non-200 answer is skipped when
         ``only_ok``: a result host's error page is of no use)."""
-        async with self._http().stream(
+        async with self._http.client.stream(
             method, url, timeout=httpx.Timeout(http_timeout), **options
         ) as response:
             if only_ok and response.status_code != 200:
                 return response, b""
             return response, await read_capped(response, limit, what)
-
-    def _redact(self, text: str) -> str:
-        """Belt and braces: an error page that echoes our request must not leak the key."""
-        return text.replace(self._api_key, "***") if self._api_key else text
 
 
 def _resumable(reference: str | None) -> int | None:
