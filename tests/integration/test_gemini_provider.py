@@ -1,17 +1,16 @@
 """GeminiProvider against the fake Gemini server, over real loopback sockets through httpx:
-operations, answer shapes, NO_IMAGE retries, RPC errors, the deadline and cancellation."""
+operations, answer shapes, NO_IMAGE retries, RPC errors. The deadline, cancellation and
+transport failures of every call are tested for both adapters in ``test_provider_calls``."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
 import logging
-import socket
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,8 +18,9 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from fake_gemini import RPC_ERRORS, FakeGemini, fake_gemini_server, small_png
+from fake_gemini import RPC_ERRORS, FakeGemini, fake_gemini_server
 from PIL import Image
+from provider_jobs import FACE, PHOTO, STYLE, job
 
 from adapters.clock import SystemClock
 from adapters.providers.gemini import GeminiProvider
@@ -28,27 +28,7 @@ from adapters.providers.gemini_protocol import DEFAULT_MODEL
 from application.ports import InputImage, ProviderInput
 from domain.errors import ProviderFailed
 
-PHOTO = small_png((10, 20, 30), (16, 12))
-STYLE = small_png((200, 10, 10), (4, 4))
-FACE = small_png((5, 200, 5), (6, 6))
 LOGGER = "adapters.providers.gemini"
-
-
-def job(
-    operation: str = "image_edit",
-    settings: Mapping[str, Any] | None = None,
-    *,
-    seconds: float = 10.0,
-    templates: Mapping[str, InputImage] | None = None,
-) -> ProviderInput:
-    return ProviderInput(
-        job_id=uuid4(),
-        operation=operation,
-        settings=settings if settings is not None else {"prompt": "make it a watercolour"},
-        photo=InputImage(mime="image/png", data=PHOTO),
-        templates=templates or {},
-        deadline=datetime.now(UTC) + timedelta(seconds=seconds),
-    )
 
 
 @asynccontextmanager
@@ -252,57 +232,7 @@ async def test_an_answer_that_is_not_an_image_fails() -> None:
         assert len(fake.requests) == 1
 
 
-async def test_an_unreachable_server_fails_clearly(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger=LOGGER)
-    with socket.socket() as probe:  # a port nobody listens on once closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    provider = GeminiProvider(
-        base_url=f"http://127.0.0.1:{port}", api_key="secret-key-1", clock=SystemClock()
-    )
-    try:
-        with pytest.raises(
-            ProviderFailed, match="Gemini could not be reached: ConnectError"
-        ) as caught:
-            await provider.transform(job())
-    finally:
-        await provider.aclose()
-    assert "secret-key-1" not in caplog.text and "secret-key-1" not in str(caught.value)
-
-
-async def test_an_injected_client_is_used_and_left_open() -> None:
-    sent: list[str] = []
-
-    async def on_request(request: httpx.Request) -> None:
-        sent.append(request.url.path)
-
-    async with (
-        fake_gemini_server() as fake,
-        httpx.AsyncClient(event_hooks={"request": [on_request]}) as client,
-    ):
-        provider = GeminiProvider(
-            base_url=fake.base_url + "/", api_key=fake.api_key, clock=SystemClock(), client=client
-        )
-        await provider.transform(job())
-        await provider.aclose()
-        assert not client.is_closed
-        assert sent == ["/v1beta/models/gemini-2.5-flash-image:generateContent"]
-
-
-# --- deadline and cancellation ------------------------------------------------------------
-
-
-async def test_a_slow_answer_times_out_at_the_deadline() -> None:
-    async with fake_gemini_server(latency=30.0) as fake, provider_for(fake) as provider:
-        request = job(seconds=0.8)
-        with pytest.raises(TimeoutError):
-            await provider.transform(request)
-        raised_at = time.time()
-        deadline = request.deadline.timestamp()
-        assert deadline - 0.05 <= raised_at <= deadline + 0.5
-        gone = await fake.wait_for_client_gone()  # the request was aborted, not left hanging
-        assert [r.arrived_at_utc <= request.deadline for r in fake.requests] == [True]
-        assert gone is fake.requests[0]
+# --- no retry after the deadline (every call's deadline: test_provider_calls) -------------
 
 
 async def test_no_retry_starts_after_the_deadline() -> None:
@@ -316,43 +246,6 @@ async def test_no_retry_starts_after_the_deadline() -> None:
         assert time.time() <= request.deadline.timestamp() + 0.5
         assert len(fake.requests) >= 2
         assert all(r.arrived_at_utc < request.deadline for r in fake.requests)
-
-
-async def test_nothing_is_sent_when_the_deadline_has_passed() -> None:
-    async with fake_gemini_server() as fake, provider_for(fake) as provider:
-        with pytest.raises(TimeoutError):
-            await provider.transform(job(seconds=-1))
-        assert fake.requests == []
-
-
-async def test_cancelling_the_job_aborts_the_request() -> None:
-    async with fake_gemini_server(latency=30.0) as fake, provider_for(fake) as provider:
-        task = asyncio.create_task(provider.transform(job(seconds=60)))
-        await fake.wait_until(lambda f: bool(f.requests) and f.requests[0].outcome == "waiting")
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        gone = await fake.wait_for_client_gone()
-        assert gone.outcome == "client_gone" and gone.status is None
-
-
-@pytest.mark.parametrize("yields", [0, 1, 2, 3])
-async def test_a_second_cancellation_during_cleanup_still_closes_the_connection(
-    yields: int,
-) -> None:
-    """The deadline timer and the lease keeper may both cancel the call at once; the second
-    cancellation must not interrupt the connection's close (Gemini would go on generating)."""
-    async with fake_gemini_server(latency=30.0) as fake, provider_for(fake) as provider:
-        task = asyncio.create_task(provider.transform(job(seconds=60)))
-        await fake.wait_until(lambda f: bool(f.requests) and f.requests[0].outcome == "waiting")
-        task.cancel()
-        for _ in range(yields):
-            await asyncio.sleep(0)  # let the first cancellation reach the HTTP client's cleanup
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        gone = await fake.wait_for_client_gone(timeout=5)
-        assert gone.outcome == "client_gone"
 
 
 # --- the fake itself: it refuses what Google refuses ----------------------------------------

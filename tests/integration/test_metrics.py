@@ -29,7 +29,8 @@ class Scrape:
 
     def __init__(self, response: httpx.Response) -> None:
         assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        # Exactly the exposition's own type: a repeated charset parameter fails strict scrapers.
+        assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
         self.families = {
             family.name: family for family in text_string_to_metric_families(response.text)
         }

@@ -1,6 +1,7 @@
 """OpenAIImagesProvider against the fake OpenAI server, over real loopback sockets through
 httpx: operations and multipart fields, output options, safety refusals, 429/503 retries with
-Retry-After and backoff inside the deadline, errors, the deadline and cancellation."""
+Retry-After and backoff inside the deadline, errors. The deadline, cancellation and transport
+failures of every call are tested for both adapters in ``test_provider_calls``."""
 
 from __future__ import annotations
 
@@ -8,29 +9,24 @@ import asyncio
 import base64
 import io
 import logging
-import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from fake_gemini import small_png
 from fake_openai import API_ERRORS, DEFAULT_KEY, Answer, FakeOpenAI, api_error, fake_openai_server
 from PIL import Image
+from provider_jobs import FACE, PHOTO, STYLE, job
 
 from adapters.clock import SystemClock
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.openai_protocol import DEFAULT_MODEL
-from application.ports import InputImage, ProviderInput
+from application.ports import InputImage
 from domain.errors import ProviderFailed
 
-PHOTO = small_png((10, 20, 30), (16, 12))
-STYLE = small_png((200, 10, 10), (4, 4))
-FACE = small_png((5, 200, 5), (6, 6))
 LOGGER = "adapters.providers.openai_images"
 
 
@@ -38,24 +34,6 @@ def jpeg(colour: tuple[int, int, int] = (1, 2, 3)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (9, 7), colour).save(buffer, format="JPEG")
     return buffer.getvalue()
-
-
-def job(
-    operation: str = "image_edit",
-    settings: Mapping[str, Any] | None = None,
-    *,
-    seconds: float = 10.0,
-    templates: Mapping[str, InputImage] | None = None,
-    photo: InputImage | None = None,
-) -> ProviderInput:
-    return ProviderInput(
-        job_id=uuid4(),
-        operation=operation,
-        settings=settings if settings is not None else {"prompt": "make it a watercolour"},
-        photo=photo or InputImage(mime="image/png", data=PHOTO),
-        templates=templates or {},
-        deadline=datetime.now(UTC) + timedelta(seconds=seconds),
-    )
 
 
 @asynccontextmanager
@@ -273,42 +251,6 @@ async def test_a_result_above_the_cap_is_refused() -> None:
             await provider.transform(job())
 
 
-async def test_an_unreachable_server_fails_clearly() -> None:
-    with socket.socket() as probe:  # a port nobody listens on once closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    provider = OpenAIImagesProvider(
-        base_url=f"http://127.0.0.1:{port}", api_key="sk-secret-key-1", clock=SystemClock()
-    )
-    try:
-        with pytest.raises(
-            ProviderFailed, match="OpenAI could not be reached: ConnectError"
-        ) as caught:
-            await provider.transform(job())
-    finally:
-        await provider.aclose()
-    assert "sk-secret-key-1" not in caught.value.message
-
-
-async def test_an_injected_client_is_used_and_left_open() -> None:
-    sent: list[str] = []
-
-    async def on_request(request: httpx.Request) -> None:
-        sent.append(request.url.path)
-
-    async with (
-        fake_openai_server() as fake,
-        httpx.AsyncClient(event_hooks={"request": [on_request]}) as client,
-    ):
-        provider = OpenAIImagesProvider(
-            base_url=fake.base_url + "/", api_key=fake.api_key, clock=SystemClock(), client=client
-        )
-        await provider.transform(job())
-        await provider.aclose()
-        assert not client.is_closed
-        assert sent == ["/v1/images/edits"]
-
-
 # --- 429 / 503: retried within the deadline -------------------------------------------------
 
 
@@ -387,43 +329,7 @@ async def test_retries_never_start_after_the_deadline() -> None:
         assert all(r.arrived_at_utc < request.deadline for r in fake.requests)
 
 
-# --- deadline and cancellation ------------------------------------------------------------
-
-
-async def test_a_slow_answer_times_out_at_the_deadline() -> None:
-    async with fake_openai_server(latency=30.0) as fake, provider_for(fake) as provider:
-        request = job(seconds=0.8)
-        with pytest.raises(TimeoutError):
-            await provider.transform(request)
-        raised_at = time.time()
-        deadline = request.deadline.timestamp()
-        assert deadline - 0.05 <= raised_at <= deadline + 0.5
-        gone = await fake.wait_for_client_gone()  # the request was aborted, not left hanging
-        assert fake.requests == [gone]
-
-
-async def test_nothing_is_sent_when_the_deadline_has_passed() -> None:
-    async with fake_openai_server() as fake, provider_for(fake) as provider:
-        with pytest.raises(TimeoutError):
-            await provider.transform(job(seconds=-1))
-        assert fake.requests == []
-
-
-@pytest.mark.parametrize("yields", [0, 1, 2])
-async def test_cancelling_the_job_aborts_the_request(yields: int) -> None:
-    """Also when a second cancellation (deadline timer and lease keeper at once) arrives while
-    the first is closing the connection."""
-    async with fake_openai_server(latency=30.0) as fake, provider_for(fake) as provider:
-        task = asyncio.create_task(provider.transform(job(seconds=60)))
-        await fake.wait_until(lambda f: bool(f.requests) and f.requests[0].outcome == "waiting")
-        task.cancel()
-        for _ in range(yields):
-            await asyncio.sleep(0)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        gone = await fake.wait_for_client_gone(timeout=5)
-        assert gone.outcome == "client_gone" and gone.status is None
+# --- cancelled during a retry pause (every call's deadline: test_provider_calls) ----------
 
 
 async def test_cancelling_during_a_retry_pause_sends_nothing_more() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from adapters.postgres.embedded import EmbeddedPostgres
@@ -66,3 +68,28 @@ def test_a_killed_process_does_not_keep_the_server_running_forever(tmp_path: Pat
     server.stop()
 
     assert not (pgdata / "postmaster.pid").exists(), "the last live handle stopped the server"
+
+
+def test_a_killed_process_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None:
+    """Regression: ``kill -9`` of ``serve`` then a quick restart: the killed process was still
+    a zombie (its parent had not reaped it), was counted alive, and the server never stopped."""
+    pgdata = tmp_path / "pgdata"
+    zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        zombie.kill()
+        deadline = time.monotonic() + 10
+        while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the killed child never became a zombie"
+            time.sleep(0.01)
+        first = EmbeddedPostgres(pgdata, cleanup_mode="stop")
+        url = first.start()
+        first.stop()
+        (pgdata / ".handle_pids.json").write_text(f"[{zombie.pid}]")
+
+        server = EmbeddedPostgres(pgdata, cleanup_mode="stop")
+        assert server.start() == url
+        server.stop()
+
+        assert not (pgdata / "postmaster.pid").exists(), "the zombie did not keep it running"
+    finally:
+        zombie.wait()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -263,7 +263,7 @@ def publish_inputs(
 
 
 @pytest.fixture
-def process_job(
+def build_process_job(
     jobs: InMemoryJobRepository,
     templates: InMemoryTemplateRepository,
     storage: InMemoryMediaStorage,
@@ -273,19 +273,31 @@ def process_job(
     artifacts: JobArtifacts,
     clock: FakeClock,
     job_finalized: CountingSignal,
-) -> ProcessJob:
-    return ProcessJob(
-        jobs=jobs,
-        templates=templates,
-        storage=storage,
-        providers=registry,
-        limits=provider_limits,
-        links=publish_inputs,
-        artifacts=artifacts,
-        clock=clock,
-        lease=LEASE,
-        job_finalized=job_finalized,
-    )
+) -> Callable[..., ProcessJob]:
+    """``ProcessJob`` on the fakes; keyword arguments add its optional parts (``metrics``,
+    ``no_images``, …)."""
+
+    def build(**optional: Any) -> ProcessJob:
+        return ProcessJob(
+            jobs=jobs,
+            templates=templates,
+            storage=storage,
+            providers=registry,
+            limits=provider_limits,
+            links=publish_inputs,
+            artifacts=artifacts,
+            clock=clock,
+            lease=LEASE,
+            job_finalized=job_finalized,
+            **optional,
+        )
+
+    return build
+
+
+@pytest.fixture
+def process_job(build_process_job: Callable[..., ProcessJob]) -> ProcessJob:
+    return build_process_job()
 
 
 @pytest.fixture

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from fakes import (
     LEASE,
-    CountingSignal,
     FakeClock,
     FakeProvider,
-    FakeProviderRegistry,
     InMemoryJobRepository,
     InMemoryMediaStorage,
-    InMemoryTemplateRepository,
     ProviderCallRecord,
     QueueAndClaim,
     RecordingMetrics,
     finished,
 )
 
-from application.job_artifacts import JobArtifacts
 from application.process_job import Outcome, ProcessJob
-from application.provider_limits import ProviderLimits
-from application.public_links import PublishInputs
 from domain.errors import ProviderFailed
 from domain.job import FailureReason
 
@@ -35,30 +30,9 @@ def metrics() -> RecordingMetrics:
 
 @pytest.fixture
 def observed_process_job(
-    jobs: InMemoryJobRepository,
-    templates: InMemoryTemplateRepository,
-    storage: InMemoryMediaStorage,
-    registry: FakeProviderRegistry,
-    provider_limits: ProviderLimits,
-    publish_inputs: PublishInputs,
-    artifacts: JobArtifacts,
-    clock: FakeClock,
-    job_finalized: CountingSignal,
-    metrics: RecordingMetrics,
+    build_process_job: Callable[..., ProcessJob], metrics: RecordingMetrics
 ) -> ProcessJob:
-    return ProcessJob(
-        jobs=jobs,
-        templates=templates,
-        storage=storage,
-        providers=registry,
-        limits=provider_limits,
-        links=publish_inputs,
-        artifacts=artifacts,
-        clock=clock,
-        lease=LEASE,
-        job_finalized=job_finalized,
-        metrics=metrics,
-    )
+    return build_process_job(metrics=metrics)
 
 
 async def test_a_successful_call_is_ok_with_the_providers_time(

@@ -8,23 +8,14 @@ from uuid import UUID
 
 import pytest
 from fakes import (
-    LEASE,
-    CountingSignal,
-    FakeClock,
     FakeProvider,
-    FakeProviderRegistry,
     InMemoryJobRepository,
-    InMemoryMediaStorage,
-    InMemoryTemplateRepository,
     QueueAndClaim,
     finished,
 )
 
-from application.job_artifacts import JobArtifacts
 from application.ports import ProviderInput
 from application.process_job import Outcome, ProcessJob
-from application.provider_limits import ProviderLimits
-from application.public_links import PublishInputs
 from domain.errors import ProviderFailed, ServiceUnavailable
 
 
@@ -51,30 +42,9 @@ def no_image_log(jobs: InMemoryJobRepository) -> RecordingNoImageLog:
 
 @pytest.fixture
 def counting_process_job(
-    jobs: InMemoryJobRepository,
-    templates: InMemoryTemplateRepository,
-    storage: InMemoryMediaStorage,
-    registry: FakeProviderRegistry,
-    provider_limits: ProviderLimits,
-    publish_inputs: PublishInputs,
-    artifacts: JobArtifacts,
-    clock: FakeClock,
-    job_finalized: CountingSignal,
-    no_image_log: RecordingNoImageLog,
+    build_process_job: Callable[..., ProcessJob], no_image_log: RecordingNoImageLog
 ) -> ProcessJob:
-    return ProcessJob(
-        jobs=jobs,
-        templates=templates,
-        storage=storage,
-        providers=registry,
-        limits=provider_limits,
-        links=publish_inputs,
-        artifacts=artifacts,
-        clock=clock,
-        lease=LEASE,
-        job_finalized=job_finalized,
-        no_images=no_image_log,
-    )
+    return build_process_job(no_images=no_image_log)
 
 
 def answers_without_image(count: int) -> Callable[[ProviderInput], Awaitable[None]]:

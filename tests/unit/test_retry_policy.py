@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from adapters.providers.gemini_protocol import is_retryable, retry_delay_seconds
+from adapters.providers.gemini_errors import is_retryable, retry_delay_seconds
 from adapters.providers.retry_policy import RetryPolicy, duration_seconds
 from domain.errors import ProviderFailed
 

@@ -55,9 +55,20 @@ def _forget_dead_handles(module: Any, data_dir: Path) -> None:
             pids = json.loads(handles.read_text())
         except (OSError, ValueError):
             return
-        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        alive = [pid for pid in pids if isinstance(pid, int) and _is_running(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+
+def _is_running(pid: int) -> bool:
+    """A killed process that its parent has not reaped yet is a zombie: it still has a pid,
+    but it will never let go of its handle, so it counts as dead."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's live process: assume it still holds on
+        return True
 
 
 class EmbeddedPostgres:

@@ -16,15 +16,12 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from adapters.providers.capped_body import read_capped
-from adapters.providers.gemini_protocol import (
-    API_KEY_HEADER,
-    NoImage,
-    build_call,
+from adapters.providers.gemini_errors import (
     error_from_response,
     is_retryable,
-    parse_response,
     retry_delay_seconds,
 )
+from adapters.providers.gemini_protocol import API_KEY_HEADER, NoImage, build_call, parse_response
 from adapters.providers.provider_http import ProviderHttp
 from adapters.providers.retry_policy import RetryPolicy, retry_after_seconds
 from application.ports import Clock, ProviderInput, ProviderOutput

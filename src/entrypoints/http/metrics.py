@@ -77,6 +77,9 @@ def build_metrics_handler(metrics: PrometheusMetrics) -> Any:
     )
     async def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
         body, content_type = await metrics.exposition(request.headers.get("accept", ""))
-        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+        # The exposition's content type already names its charset; given as a header, it is
+        # sent as is (``media_type`` would get a second "; charset=utf-8", which strict
+        # scrapers refuse).
+        return Response(body, headers={"content-type": content_type, "Cache-Control": "no-store"})
 
     return scrape
