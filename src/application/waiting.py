@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Set
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -71,17 +72,25 @@ class SharedCompletionPoller:
         self._jobs = jobs
         self._clock = clock
         self._tick = tick_seconds
+        self._tick_delta = timedelta(seconds=tick_seconds)
         self._held_here = held_here
         self._held_here_every = timedelta(seconds=held_here_seconds)
         self._waiters: dict[UUID, asyncio.Event] = {}
         self._asking: tuple[UUID, ...] = ()  # the waiting ids, rebuilt only when they change
         self._asking_stale = False
         self._asked_at = clock.now()
-        self._poke = asyncio.Event()
-        self._wakeup = asyncio.Event()
+        self._next_tick = self._asked_at
+        self._poked = False
+        self._stir = asyncio.Event()  # a poke, or a new waiter: the loop re-plans its sleep
         self._task: asyncio.Task[None] | None = None
 
     async def wait(self, job_id: UUID, deadline: datetime) -> bool:
+        if not self._waiters:
+            # The first waiter's job was just created: nothing finalized it elsewhere before
+            # now, so the slow check for jobs held here counts from its arrival, and the
+            # first tick comes one tick after it.
+            self._asked_at = self._clock.now()
+            self._next_tick = self._asked_at + self._tick_delta
         event = self._waiters.setdefault(job_id, asyncio.Event())
         self._asking_stale = True
         self._ensure_running()
@@ -92,7 +101,8 @@ class SharedCompletionPoller:
             self._asking_stale = True
 
     def poke(self) -> None:
-        self._poke.set()
+        self._poked = True
+        self._stir.set()
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -104,28 +114,46 @@ class SharedCompletionPoller:
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="completion-poller")
-        self._wakeup.set()
+        self._stir.set()
 
     async def _run(self) -> None:
-        """Idle (no queries) while nobody waits; else one query per tick, or sooner when
-        poked. Pokes that arrive together (a burst of finalizations) share one query: after
-        a poke the poller waits a tenth of a tick before asking. A tick at which every
-        waiter's job is held here asks only if ``held_here_seconds`` passed since the last
-        query."""
+        """Idle (no queries, no timer) while nobody waits; else one query per tick, or sooner
+        when poked. Pokes that arrive together (a burst of finalizations) share one query:
+        after a poke the poller waits a tenth of a tick before asking. While every waiter's
+        job is held here the loop sleeps until ``held_here_seconds`` after the last query
+        (or a poke, or a new waiter) instead of waking every tick: a parked request costs no
+        CPU."""
         while True:
             if not self._waiters:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                self._stir.clear()
+                self._poked = False  # nobody to tell
+                await self._stir.wait()
                 continue
-            poked = await self._clock.wait_for_event(self._poke, self._tick)
-            if poked:
+            woken = self._poked or await self._clock.wait_for_event(self._stir, self._pause())
+            self._stir.clear()
+            if self._poked:
                 await self._clock.sleep(self._tick / 10)
-            self._poke.clear()
-            if self._waiters and (poked or self._must_ask()):
-                await self._poll_once()
+                self._poked = False
+                self._stir.clear()  # pokes during the pause are answered by this query
+                if self._waiters:
+                    await self._poll_once()
+            elif not woken and self._clock.now() >= self._next_tick:
+                self._next_tick = self._clock.now() + self._tick_delta
+                if self._waiters and self._must_ask():
+                    await self._poll_once()
+
+    def _pause(self) -> float:
+        """Seconds until the next tick that may have to ask: the next tick while some waiter's
+        job is not held here, else the first tick once the slow check falls due."""
+        due = self._next_tick
+        if self._waiters.keys() <= self._held_here:  # set comparison in C, no copy
+            slow = self._asked_at + self._held_here_every
+            if due < slow:  # stay on the tick grid
+                due += self._tick_delta * math.ceil((slow - due) / self._tick_delta)
+        return max((due - self._clock.now()).total_seconds(), 0.0)
 
     def _must_ask(self) -> bool:
-        if not self._waiters.keys() <= self._held_here:  # set comparison in C, no copy
+        if not self._waiters.keys() <= self._held_here:
             return True
         return self._clock.now() - self._asked_at >= self._held_here_every
 
@@ -133,6 +161,7 @@ class SharedCompletionPoller:
         if self._asking_stale:
             self._asking, self._asking_stale = tuple(self._waiters), False
         self._asked_at = self._clock.now()
+        self._next_tick = self._asked_at + self._tick_delta
         try:
             finished = await self._jobs.finalized_among(self._asking)
         except Exception:  # keep polling; waiters still end at their deadline

@@ -1,6 +1,7 @@
 """Full ingests through the OpenAI provider: booth → service → worker → the fake OpenAI over
 real sockets → back to the booth. Each operation, a safety refusal answered at once, a rate
-limit ridden out within the deadline, and nothing sent after the deadline."""
+limit ridden out within the deadline. Nothing sent after the deadline: see
+``test_provider_ingest``."""
 
 from __future__ import annotations
 
@@ -10,24 +11,18 @@ from typing import Any
 
 import pytest
 from fake_openai import DEFAULT_KEY as OPENAI_KEY
-from fake_openai import MODERATION_MESSAGE, Answer, FakeOpenAI, api_error, fake_openai_server
-from service_harness import jpeg_bytes, png_bytes, serve
-from test_provider_ingest import activate, recorded_logs, template, worker_is_done_with
+from fake_openai import MODERATION_MESSAGE, Answer, api_error, fake_openai_server
+from provider_ingest_harness import (
+    PROMPT,
+    activate,
+    openai_service,
+    recorded_logs,
+    template,
+    worker_is_done_with,
+)
+from service_harness import jpeg_bytes, png_bytes
 
 from domain.job import FailureReason
-
-PROMPT = "Turn the guests into a watercolour painting"
-
-
-def openai_service(database_url: str, tmp_path: Path, fake: FakeOpenAI, **overrides: Any) -> Any:
-    return serve(
-        database_url,
-        tmp_path,
-        openai_api_key=OPENAI_KEY,
-        openai_base_url=fake.base_url,
-        run_purge=False,
-        **overrides,
-    )
 
 
 async def test_an_openai_slot_answers_the_booth_with_the_edited_image(
@@ -138,26 +133,6 @@ async def test_a_rate_limit_is_ridden_out_within_the_deadline(
         assert [r.status for r in fake.requests] == [429, 503, 200]
         first, second, _ = (r.arrived_at for r in fake.requests)
         assert second - first >= 0.2 * 0.95  # Retry-After honoured
-
-
-async def test_at_the_deadline_the_openai_call_is_cut_and_nothing_follows(
-    database_url: str, tmp_path: Path
-) -> None:
-    async with (
-        fake_openai_server(latency=30.0) as fake,
-        openai_service(database_url, tmp_path, fake) as svc,
-    ):
-        await svc.set_sync_timeout(1.0)
-        await activate(svc, "openai", "image_edit", {"prompt": PROMPT})
-        response = await svc.ingest("slot-005")
-
-        assert response.status_code == 504, response.text
-        job_id = response.json()["error"]["details"]["job_id"]
-        gone = await fake.wait_for_client_gone()  # the worker hung up on the slow call
-        job = await worker_is_done_with(svc, job_id)
-        assert job.failure_reason is FailureReason.TIMEOUT
-        assert fake.requests == [gone]
-        assert gone.arrived_at_utc < job.expires_at
 
 
 async def test_a_photo_openai_cannot_take_is_refused_before_any_call(
