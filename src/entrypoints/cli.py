@@ -1,4 +1,5 @@
-"""``photochanger``: run the service, its worker and purge, and administer slots and settings."""
+"""``photochanger``: run the service, its worker and purge, and migrate; the administration
+commands (slots, settings, password, templates, admins) are in ``cli_*`` modules."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from typing import Any
 import click
 import msgspec
 
-from domain.audit import CLI_ACTOR
 from domain.errors import PhotoChangerError
-from domain.slot import Slot
 from entrypoints.cli_runtime import cli_settings, ensure_can_listen, run_with_service
 from entrypoints.container import Container
 from entrypoints.runtime import Roles, build_container, console_url, database
@@ -185,192 +184,16 @@ def migrate(ctx: click.Context) -> None:
     run_with_service(ctx, Roles(), nothing)
 
 
-def _slot_dict(slot: Slot) -> dict[str, Any]:
-    return {
-        "id": slot.id,
-        "name": slot.name,
-        "provider": slot.provider,
-        "operation": slot.operation,
-        "settings": dict(slot.settings),
-        "is_active": slot.is_active,
-        "updated_at": slot.updated_at.isoformat(),
-    }
-
-
-@main.group()
-def slots() -> None:
-    """Inspect and configure the 15 ingest slots."""
-
-
-@slots.command("list")
-@click.pass_context
-def slots_list(ctx: click.Context) -> None:
-    """One line per slot: id, state, provider/operation, name."""
-
-    async def show(container: Container) -> list[Slot]:
-        return await container.slots().list()
-
-    for slot in run_with_service(ctx, Roles(), show):
-        state = "active  " if slot.is_active else "inactive"
-        kind = f"{slot.provider}/{slot.operation}"
-        click.echo(f"{slot.id}  {state}  {kind:<28} {slot.name}")
-
-
-@slots.command("show")
-@click.argument("slot_id", metavar="SLOT")
-@click.pass_context
-def slots_show(ctx: click.Context, slot_id: str) -> None:
-    """Print one slot as JSON."""
-
-    async def show(container: Container) -> Slot | None:
-        return await container.slots().get(slot_id)
-
-    slot = run_with_service(ctx, Roles(), show)
-    if slot is None:
-        raise click.ClickException(f"no slot {slot_id!r} (slots are slot-001 … slot-015)")
-    click.echo(json.dumps(_slot_dict(slot), indent=2))
-
-
-@slots.command("set")
-@click.argument("slot_id", metavar="SLOT")
-@click.option("--provider", help="local, gemini, turbotext or openai")
-@click.option("--operation", help="e.g. grayscale, sepia, overlay (local); image_edit, …")
-@click.option("--settings", "settings_json", help="JSON object, e.g. '{\"delay_ms\": 500}'")
-@click.option("--name", help="Display name")
-@click.option("--active/--inactive", default=None, help="Accept ingests on this slot or not")
-@click.pass_context
-def slots_set(
-    ctx: click.Context,
-    slot_id: str,
-    provider: str | None,
-    operation: str | None,
-    settings_json: str | None,
-    name: str | None,
-    active: bool | None,
-) -> None:
-    """Change a slot; refuses (naming the problem) anything the provider cannot run."""
-    from application.configure_slot import SlotChanges
-
-    if (provider, operation, settings_json, name, active) == (None,) * 5:
-        # Saving nothing would still bump updated_at (an open console editor would then say
-        # "changed by someone else") and write an audit entry.
-        raise click.UsageError(
-            "nothing to change: give --provider, --operation, --settings, --name, "
-            "--active or --inactive (see the slot with `photochanger slots show`)"
-        )
-    parsed: dict[str, Any] | None = None
-    if settings_json is not None:
-        try:
-            parsed = json.loads(settings_json)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--settings") from None
-        if not isinstance(parsed, dict):
-            raise click.BadParameter("must be a JSON object", param_hint="--settings")
-    changes = SlotChanges(
-        slot_id=slot_id,
-        name=name,
-        provider=provider,
-        operation=operation,
-        settings=parsed,
-        is_active=active,
-        actor=CLI_ACTOR,
-    )
-
-    async def apply(container: Container) -> Slot:
-        return await container.configure_slot()(changes)
-
-    click.echo(json.dumps(_slot_dict(run_with_service(ctx, Roles(), apply)), indent=2))
-
-
-@main.group("settings")
-def settings_group() -> None:
-    """Show or change the service-wide settings stored in the database."""
-
-
-@settings_group.command("show")
-@click.pass_context
-def settings_show(ctx: click.Context) -> None:
-    """Current values and the deadlines they imply for new jobs."""
-
-    async def show(container: Container) -> dict[str, Any]:
-        current = await container.app_settings().load_for_ingest()  # values + hash, one query
-        app, bounds = current.app, container.settings().timeout_bounds
-        has_password = current.password_hash is not None
-        return {
-            "sync_timeout_sec": app.sync_timeout_sec,
-            "result_retention_sec": app.result_retention_sec,
-            "public_link_ttl_sec": app.public_link_ttl(bounds),
-            "ingest_ttl_sec": app.ingest_ttl(bounds),
-            "job_deadline_sec": app.job_deadline(bounds),
-            "ingest_password_set": has_password,
-        }
-
-    click.echo(json.dumps(run_with_service(ctx, Roles(), show), indent=2))
-
-
-@settings_group.command("set")
-@click.option("--sync-timeout", type=float, help="Seconds an ingest may wait (45..60)")
-@click.option(
-    "--result-retention",
-    type=float,
-    help="Seconds results stay downloadable (60..2592000, i.e. 30 days; default 259200 = 72 h)",
-)
-@click.pass_context
-def settings_set(
-    ctx: click.Context, sync_timeout: float | None, result_retention: float | None
-) -> None:
-    """Change values for new jobs; running jobs keep theirs."""
-    from application.app_settings_admin import SettingsChanges
-
-    if sync_timeout is None and result_retention is None:
-        raise click.UsageError("give --sync-timeout and/or --result-retention")
-
-    async def apply(container: Container) -> Any:
-        return await container.update_settings()(
-            SettingsChanges(
-                sync_timeout_sec=sync_timeout,
-                result_retention_sec=result_retention,
-                actor=CLI_ACTOR,
-            )
-        )
-
-    updated = run_with_service(ctx, Roles(), apply)
-    click.echo(json.dumps(asdict(updated), indent=2))
-
-
-@main.group()
-def password() -> None:
-    """Manage the global ingest password."""
-
-
-@password.command("set")
-@click.pass_context
-def password_set(ctx: click.Context) -> None:
-    """Set the ingest password: prompts on a terminal, else reads one line from stdin.
-
-    Only a salted scrypt hash is stored; running services use it on the next ingest.
-    """
-    if sys.stdin.isatty():
-        secret = click.prompt("New ingest password", hide_input=True, confirmation_prompt=True)
-    else:
-        secret = sys.stdin.readline().rstrip("\r\n")
-        if not secret:
-            raise click.UsageError(
-                'no password on stdin: pipe it as one line (echo "$PW" | photochanger password '
-                "set), or run the command in a terminal to be prompted"
-            )
-
-    async def apply(container: Container) -> None:
-        await container.set_ingest_password()(secret, actor=CLI_ACTOR)
-
-    run_with_service(ctx, Roles(), apply)
-    click.echo("ingest password updated")
-
-
 def _register_subcommands() -> None:
+    """The administration commands live in modules of their own, one purpose each."""
     from entrypoints.cli_admins import admins
+    from entrypoints.cli_settings import password, settings_group
+    from entrypoints.cli_slots import slots
     from entrypoints.cli_templates import templates
 
+    main.add_command(slots)
+    main.add_command(settings_group)
+    main.add_command(password)
     main.add_command(templates)
     main.add_command(admins)
 

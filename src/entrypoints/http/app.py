@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from adapters.postgres.pool import ping
 from adapters.storage.readiness import media_root_status
@@ -18,6 +17,7 @@ from application.submit_ingest import SubmitIngest
 from domain.errors import ServiceUnavailable
 from entrypoints.container import Container
 from entrypoints.http.admin.routes import admin_app_parts
+from entrypoints.http.api_docs import openapi_config
 from entrypoints.http.console.pages import console_parts
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.ingest import build_ingest_handlers
@@ -84,13 +84,13 @@ def create_app(container: Container, roles: Roles) -> Litestar:
             "get_result": Provide(provide_get_result),
             "get_public_media": Provide(provide_get_public_media),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **console.exception_handlers},
         template_config=console.template_config,
         logging_config=None,  # entrypoints.logging_setup owns logging: one format
         middleware=middleware,
         on_app_init=list(admin.on_app_init),
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="PhotoChanger", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config(title="PhotoChanger", version="0.1.0"),  # works offline
     )
     # Outside routing and error handling (as Litestar's own OpenTelemetry plugin wraps it), so
     # every request, a 404 for an unknown path too, gets a request id in its log lines.

@@ -59,41 +59,51 @@ def has_forbidden_characters(value: str) -> bool:
 
 class SpooledPhoto:
     """The photo part: kept in memory up to ``SPOOL_MEMORY_BYTES``, then in an anonymous
-    temp file written in batches from a worker thread."""
+    temp file written in batches from a worker thread.
+
+    The parser's chunks are kept as they come (a list, not a growing buffer: no copy per
+    chunk) and handed on once, by ``chunks()``, which lets go of them as it goes: the spool
+    holds no bytes while the request waits for its result."""
 
     def __init__(self, memory_bytes: int = SPOOL_MEMORY_BYTES) -> None:
         self.size = 0
         self._memory_bytes = memory_bytes
-        self._buffer = bytearray()
+        self._parts: list[bytes] = []
+        self._pending = 0  # bytes in ``_parts``
         self._file: BinaryIO | None = None
 
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        self._buffer += chunk
-        if self.size > self._memory_bytes and len(self._buffer) >= WRITE_BATCH_BYTES:
-            await asyncio.to_thread(self._flush)
+        self._parts.append(chunk if type(chunk) is bytes else bytes(chunk))
+        self._pending += len(chunk)
+        if self.size > self._memory_bytes and self._pending >= WRITE_BATCH_BYTES:
+            parts, self._parts, self._pending = self._parts, [], 0
+            await asyncio.to_thread(self._flush, parts)
 
-    def _flush(self) -> None:
+    def _flush(self, parts: list[bytes]) -> None:
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="photochanger-upload-")  # noqa: SIM115
-        self._file.write(self._buffer)
-        self._buffer.clear()
+        self._file.writelines(parts)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The photo's bytes, in order: what reached the temp file, then the rest."""
+        """The photo's bytes, in order, once: what reached the temp file, then the rest (the
+        in-memory part as one chunk, so storage can write it in one go)."""
         if self._file is not None:
             file = self._file
             await asyncio.to_thread(file.seek, 0)
             while chunk := await asyncio.to_thread(file.read, READ_CHUNK_BYTES):
                 yield chunk
-        if self._buffer:
-            yield bytes(self._buffer)
+        parts, self._parts, self._pending = self._parts, [], 0
+        if parts:
+            whole = parts[0] if len(parts) == 1 else b"".join(parts)
+            del parts
+            yield whole
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()  # an anonymous temp file: closing removes it
             self._file = None
-        self._buffer = bytearray()
+        self._parts, self._pending = [], 0
 
 
 @dataclass

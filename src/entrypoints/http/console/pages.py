@@ -6,13 +6,15 @@ Security: the session cookie is checked by the operator auth middleware like any
 call; a visitor without a valid session is redirected to the login page instead of getting
 a JSON ``401``. Every console answer carries a Content-Security-Policy without inline
 scripts (scripts are static ES modules), and nothing secret is rendered: the page knows the
-operator's name and role only.
+operator's name and role only. A console path that names nothing answers a "not found" page,
+not the API's JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -25,12 +27,13 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from domain.administrator import Role
 from domain.errors import Unauthorized
 from domain.slot import SLOT_IDS, is_slot_id
 from entrypoints.http.admin.guards import current_operator
+from entrypoints.http.errors import handle_http_error
 
 CONSOLE_PATH = "/admin"
 LOGIN_PATH = f"{CONSOLE_PATH}/login"
@@ -71,6 +74,22 @@ def content_security_policy(public_base_url: str | None) -> str:
             "frame-ancestors 'none'",
         )
     )
+
+
+def security_headers(public_base_url: str | None) -> dict[str, str]:
+    """What every console answer carries, its "not found" page too."""
+    return {
+        "Content-Security-Policy": content_security_policy(public_base_url),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def is_console_page(path: str) -> bool:
+    """A path under ``/admin`` a person opens (its static files are not pages)."""
+    under_console = path == CONSOLE_PATH or path.startswith(f"{CONSOLE_PATH}/")
+    return under_console and not path.startswith(f"{STATIC_PATH}/")
 
 
 def _page(request: Request[Any, Any, Any], template: str, title: str, **context: Any) -> Template:
@@ -150,24 +169,56 @@ def _to_login(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     return Redirect(path=f"{LOGIN_PATH}?next={quote(target, safe='')}")
 
 
+def not_found_page(
+    request: Request[Any, Any, Any], exc: NotFoundException, headers: Mapping[str, str]
+) -> Response[Any]:
+    """A console path that names nothing: a page in the console's layout with a way back to
+    the dashboard, not the API's JSON (a person typed or followed the link). A path no route
+    matches skips the auth middleware, so the operator may be unknown here."""
+    try:
+        operator = current_operator(request)
+    except Unauthorized:
+        operator = None
+    specific = exc.detail != HTTPStatus.NOT_FOUND.phrase  # e.g. "there is no slot 'slot-999'"
+    return Template(
+        template_name="not_found.html",
+        status_code=HTTPStatus.NOT_FOUND,
+        headers=dict(headers),
+        context={
+            "title": "Not found",
+            "nav": NAV,
+            "current": request.url.path,
+            "operator": operator,
+            "can_change": operator is not None and operator.role is Role.ADMIN,
+            "path": request.url.path,
+            "detail": exc.detail[:1].upper() + exc.detail[1:] if specific else None,
+        },
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ConsoleParts:
     route_handlers: Sequence[ControllerRouterHandler]
     template_config: TemplateConfig[JinjaTemplateEngine]
+    # App-level: a path under /admin that no route matches never reaches the console's router.
+    exception_handlers: ExceptionHandlersMap
 
 
 def console_parts(public_base_url: str | None) -> ConsoleParts:
-    """The console's pages and static files, and the template engine they render with."""
+    """The console's pages and static files, the template engine they render with, and the
+    "not found" page for console paths (JSON 404s everywhere else)."""
+    headers = security_headers(public_base_url)
+
+    def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        if is_console_page(request.url.path):
+            return not_found_page(request, exc, headers)
+        return handle_http_error(request, exc)
+
     pages = Router(
         path="/",
         route_handlers=[ConsolePages, login_page, root],
         response_headers=[
-            ResponseHeader(
-                name="Content-Security-Policy", value=content_security_policy(public_base_url)
-            ),
-            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-            ResponseHeader(name="Referrer-Policy", value="same-origin"),
-            ResponseHeader(name="Cache-Control", value="no-store"),
+            ResponseHeader(name=name, value=value) for name, value in headers.items()
         ],
         exception_handlers={NotAuthorizedException: _to_login, Unauthorized: _to_login},
         include_in_schema=False,
@@ -178,4 +229,5 @@ def console_parts(public_base_url: str | None) -> ConsoleParts:
     return ConsoleParts(
         route_handlers=[pages, static],
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        exception_handlers={NotFoundException: not_found},
     )
