@@ -16,6 +16,8 @@ from domain.errors import InvalidConfiguration
 
 PREFIX = "PHOTOCHANGER_"
 MB = 1024 * 1024
+IDLE_POLL_MS_WITH_INGESTS = 1000
+IDLE_POLL_MS_WORKER_ONLY = 200
 
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
@@ -40,15 +42,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_upload_bytes: Positive = 25 * MB
     max_form_fields: Positive = 64  # parts of one ingest form, the photo included
     max_form_field_bytes: Positive = 16 * 1024  # one text field of an ingest form
-    max_unfinished_jobs: Positive = 256
+    # Back-pressure. A photo waiting its turn holds no memory (its bytes are on disk), a job
+    # at its provider holds ~3 MiB (1 MB photo) to ~10 MiB (4 MB): 512 lets 500 booths'
+    # photos all be answered on a 30 s provider, for ~1.6 GiB at that peak.
+    max_unfinished_jobs: Positive = 512
     admission_concurrency: Positive = 4
     retry_after_sec: Positive = 5
     run_worker: bool = True
     run_purge: bool = True
     # An event's booths never wait for each other: every job a process holds can be at its
     # provider at once (the provider limits below match), and a lane costs only an idle task.
-    worker_concurrency: Positive = 64
-    worker_poll_interval_ms: Positive = 200
+    worker_concurrency: Positive = 512
+    # Idle claim poll; unset = 1000 ms in `serve` (its own ingests wake its lanes at once, the
+    # poll only finds other processes' jobs) and 200 ms in `photochanger worker` (only the
+    # poll finds its jobs).
+    worker_poll_interval_ms: Positive | None = None
     lease_sec: Seconds = 10.0
     result_poll_interval_ms: Positive = 50
     result_waiter: Literal["shared", "per_request"] = "shared"
@@ -58,7 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Calls in flight per process (and the size of each provider's HTTP connection pool).
     # A limit is for an account's rate limit; a 429/503 is retried with backoff anyway.
     local_concurrency: Positive = 64
-    gemini_concurrency: Positive = 64
+    gemini_concurrency: Positive = 512
     turbotext_concurrency: Positive = 64
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_api_key: str | None = None
@@ -125,6 +133,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def embedded_pgdata(self) -> Path:
         return self.data_path / "postgres"
+
+    def worker_idle_poll_seconds(self, *, serves_ingests: bool) -> float:
+        """The idle claim poll of a process's worker lanes (``worker_poll_interval_ms``, or
+        its default for the process's role)."""
+        if self.worker_poll_interval_ms is not None:
+            return self.worker_poll_interval_ms / 1000
+        return (IDLE_POLL_MS_WITH_INGESTS if serves_ingests else IDLE_POLL_MS_WORKER_ONLY) / 1000
 
     @property
     def provider_concurrency(self) -> dict[str, int]:

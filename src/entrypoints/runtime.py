@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.pool import open_pool
+from entrypoints.allocator import limit_retained_memory
 from entrypoints.config import Settings
 from entrypoints.container import Container, worker_identity
 from entrypoints.worker import WorkerLanes, run_purge_loop
@@ -46,6 +47,9 @@ class Roles:
     worker: bool = False
     purge: bool = False
     provision_password: bool = False
+    # The process answers ingests: its own jobs wake its worker lanes, the idle poll only
+    # looks for other processes' jobs (so it may be slower).
+    ingests: bool = False
 
 
 @contextlib.asynccontextmanager
@@ -53,6 +57,7 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
     """Open the pool, migrate, make sure an ingest password exists, run the background loops;
     on exit stop the loops (jobs in hand go back to the queue) and close everything."""
     settings: Settings = container.settings()
+    limit_retained_memory()  # RSS falls back after a burst of photos (see allocator)
     pool = container.pool()
     await open_pool(pool, settings.db_connect_timeout_sec)
     tasks: list[asyncio.Task[None]] = []
@@ -69,7 +74,7 @@ async def running(container: Container, roles: Roles) -> AsyncIterator[Container
                 container.work_tokens(),
                 worker_id=worker_identity(),
                 concurrency=settings.worker_concurrency,
-                poll_interval=settings.worker_poll_interval_ms / 1000,
+                poll_interval=settings.worker_idle_poll_seconds(serves_ingests=roles.ingests),
             )
             tasks.append(asyncio.create_task(lanes.run(), name="worker"))
         if roles.purge:

@@ -97,7 +97,7 @@ async def worker_process(
             container.work_tokens(),
             worker_id=worker_id,
             concurrency=concurrency,
-            poll_interval=settings.worker_poll_interval_ms / 1000,
+            poll_interval=settings.worker_idle_poll_seconds(serves_ingests=False),
         )
         task = asyncio.create_task(lanes.run(), name=f"lanes-{worker_id}")
         try:
@@ -139,6 +139,24 @@ async def test_two_workers_share_the_queue_and_process_each_job_once(
         assert a.outcomes[Outcome.SUCCEEDED] > 0 and b.outcomes[Outcome.SUCCEEDED] > 0
         assert len(files_in(svc, "results")) == jobs_count
         assert files_in(svc, "payload") == []
+
+
+async def test_with_the_default_idle_poll_a_serve_process_claims_its_own_photos_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """In ``serve`` the idle claim poll defaults to a second (it only looks for other
+    processes' jobs): the process's own ingest wakes a lane directly, so no photo waits for
+    the poll. Were it left to the poll, each would wait half a second on average."""
+    async with serve(database_url, tmp_path, worker_poll_interval_ms=None) as svc:
+        assert svc.settings.worker_idle_poll_seconds(serves_ingests=True) == 1.0
+        await svc.configure("slot-001", settings={"delay_ms": 0})
+        for _ in range(5):
+            assert (await svc.ingest()).status_code == 200
+        jobs = await all_jobs(svc)
+    assert len(jobs) == 5
+    for job in jobs:
+        assert job.finalized_at is not None
+        assert (job.finalized_at - job.created_at).total_seconds() < 0.5, job
 
 
 # --- a real worker process, killed mid-job ---------------------------------------------------

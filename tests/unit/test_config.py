@@ -151,7 +151,7 @@ def test_impossible_timeout_bounds_are_refused(low: str, high: str) -> None:
 def test_provider_concurrency_maps_each_provider_to_its_limit() -> None:
     assert load_settings({}).provider_concurrency == {
         "local": 64,
-        "gemini": 64,
+        "gemini": 512,
         "turbotext": 64,
         "openai": 15,
     }
@@ -254,9 +254,29 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
     assert "turbotext_api_key=None" in repr(load_settings({}))
 
 
+def test_the_idle_claim_poll_follows_the_process_role_unless_set() -> None:
+    """``serve`` wakes its lanes for its own ingests, so its poll (for other processes'
+    jobs) can be slow; a standalone worker has only the poll."""
+    defaults = load_settings({})
+    assert defaults.worker_idle_poll_seconds(serves_ingests=True) == 1.0
+    assert defaults.worker_idle_poll_seconds(serves_ingests=False) == 0.2
+    chosen = load_settings({f"{P}WORKER_POLL_INTERVAL_MS": "300"})
+    assert chosen.worker_idle_poll_seconds(serves_ingests=True) == 0.3
+    assert chosen.worker_idle_poll_seconds(serves_ingests=False) == 0.3
+
+
 def test_the_defaults_let_an_events_booths_run_at_once() -> None:
     """SPEC §5: 15 booths shooting together never wait for each other's provider calls; the
     worker holds at least as many jobs as any provider may run."""
     settings = load_settings({})
     assert min(settings.provider_concurrency.values()) >= 15
     assert settings.worker_concurrency >= max(settings.provider_concurrency.values())
+
+
+def test_the_defaults_answer_a_burst_of_500_photos_on_a_slow_provider() -> None:
+    """Issue 10: 500 photos at once on a 30 s Gemini are all admitted and all at the provider
+    together (none queued behind a lane limit past the 48 s deadline)."""
+    settings = load_settings({})
+    assert settings.max_unfinished_jobs >= 500
+    assert settings.worker_concurrency >= 500
+    assert settings.provider_concurrency["gemini"] >= 500

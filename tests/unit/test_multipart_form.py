@@ -13,6 +13,7 @@ from entrypoints.http.multipart_form import (
     FormLimits,
     MultipartForm,
     SpooledPhoto,
+    SpoolMemory,
     boundary_of,
     read_multipart_form,
 )
@@ -82,6 +83,55 @@ async def test_a_large_photo_is_spooled_to_a_temp_file_and_read_back_whole() -> 
     assert photo._file is not None, "spilled to disk"
     assert b"".join([c async for c in photo.chunks()]) == data
     photo.close()
+
+
+async def photo_of(data: bytes, spool: SpoolMemory, piece: int = 1000) -> SpooledPhoto:
+    photo = SpooledPhoto(memory_bytes=len(data), spool=spool)
+    for start in range(0, len(data), piece):
+        await photo.write(data[start : start + piece])
+    return photo
+
+
+async def test_photos_share_the_processes_memory_allowance_and_spill_past_it() -> None:
+    """A burst of uploads waiting to be admitted must not hold a megabyte each in RAM."""
+    spool = SpoolMemory(total_bytes=5000)
+    first = await photo_of(b"a" * 4000, spool)
+    second = await photo_of(b"b" * 4000, spool)  # only 1000 bytes left: it spills
+    assert first._file is None and second._file is not None
+    assert spool.free_bytes == 1000
+
+    assert b"".join([c async for c in second.chunks()]) == b"b" * 4000
+    assert b"".join([c async for c in first.chunks()]) == b"a" * 4000
+    assert spool.free_bytes == 5000, "handed over: the allowance is back"
+    assert [c async for c in first.chunks()] == [], "the bytes are handed on once"
+    first.close()
+    second.close()
+    assert spool.free_bytes == 5000
+
+
+async def test_a_closed_photo_gives_its_memory_back() -> None:
+    spool = SpoolMemory(total_bytes=5000)
+    photo = await photo_of(b"c" * 3000, spool)
+    assert spool.free_bytes == 2000
+    photo.close()
+    assert spool.free_bytes == 5000
+
+
+async def test_a_whole_form_uses_the_allowance_it_is_given() -> None:
+    spool = SpoolMemory(total_bytes=len(PHOTO) - 1)
+    form = await read_multipart_form(
+        CONTENT_TYPE,
+        chunked(SAMPLE, [7, 300, 900]),
+        file_field="fileToUpload",
+        limits=LIMITS,
+        spool=spool,
+    )
+    try:
+        assert form.photo is not None and form.photo._file is not None  # did not fit
+        assert await photo_bytes(form) == PHOTO
+    finally:
+        form.close()
+    assert spool.free_bytes == len(PHOTO) - 1
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -59,7 +60,7 @@ def create_app(container: Container, roles: Roles) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        async with running(container, roles):
+        async with running(container, dataclasses.replace(roles, ingests=True)):
             yield
 
     handlers: list[Any] = [

@@ -22,7 +22,12 @@ from application.submit_ingest import IngestCommand, SubmitIngest
 from domain.errors import InvalidRequest, PayloadTooLarge, SlotNotFound
 from domain.slot import is_slot_id
 from entrypoints.config import Settings
-from entrypoints.http.multipart_form import FormLimits, MultipartForm, read_multipart_form
+from entrypoints.http.multipart_form import (
+    FormLimits,
+    MultipartForm,
+    SpoolMemory,
+    read_multipart_form,
+)
 from entrypoints.http.schemas import ErrorBody
 
 PHOTO_FIELD = "fileToUpload"
@@ -103,6 +108,7 @@ def build_ingest_handlers(settings: Settings) -> list[HTTPRouteHandler]:
     the older implementation post there): one handler function under both paths. Built per
     app so the caps follow the configuration."""
     limits = form_limits(settings)
+    spool = SpoolMemory()  # shared by this app's uploads: a burst spills to temp files
 
     async def ingest(
         slot_id: FromPath[str],
@@ -116,6 +122,7 @@ def build_ingest_handlers(settings: Settings) -> list[HTTPRouteHandler]:
             _body(request),
             file_field=PHOTO_FIELD,
             limits=limits,
+            spool=spool,
         )
         try:
             result = await submit_ingest(_command(slot_id, form, request))

@@ -29,6 +29,9 @@ from multipart import (  # type: ignore[import-untyped]
 from domain.errors import InvalidRequest, PayloadTooLarge
 
 SPOOL_MEMORY_BYTES = 1024 * 1024  # the photo goes to a temp file past this
+# All photos of a process waiting in memory at once (see SpoolMemory): 15 booths' 1 MB shots
+# fit many times over; a burst of hundreds goes to temp files instead of RAM.
+SPOOL_MEMORY_TOTAL_BYTES = 64 * 1024 * 1024
 WRITE_BATCH_BYTES = 256 * 1024
 READ_CHUNK_BYTES = 256 * 1024
 MAX_BOUNDARY_CHARS = 200  # RFC 2046 says 70; some clients are generous
@@ -57,17 +60,40 @@ def has_forbidden_characters(value: str) -> bool:
     return _FORBIDDEN_IN_VALUE.search(value) is not None
 
 
+class SpoolMemory:
+    """The memory all spooled photos of a process may hold at once. A photo that finds none
+    left goes to its temp file at once, so a burst of uploads (hundreds waiting their turn
+    to be admitted) costs disk, not RAM, while the usual few stay in memory."""
+
+    def __init__(self, total_bytes: int = SPOOL_MEMORY_TOTAL_BYTES) -> None:
+        self.free_bytes = total_bytes
+
+    def take(self, count: int) -> bool:
+        if count > self.free_bytes:
+            return False
+        self.free_bytes -= count
+        return True
+
+    def give_back(self, count: int) -> None:
+        self.free_bytes += count
+
+
 class SpooledPhoto:
-    """The photo part: kept in memory up to ``SPOOL_MEMORY_BYTES``, then in an anonymous
-    temp file written in batches from a worker thread.
+    """The photo part: kept in memory up to ``SPOOL_MEMORY_BYTES`` (and while ``spool``, the
+    process's shared allowance, lasts), then in an anonymous temp file written in batches
+    from a worker thread.
 
     The parser's chunks are kept as they come (a list, not a growing buffer: no copy per
-    chunk) and handed on once, by ``chunks()``, which lets go of them as it goes: the spool
-    holds no bytes while the request waits for its result."""
+    chunk) and handed on once, by ``chunks()``, which lets go of them: the spool holds no
+    bytes while the request waits for its result."""
 
-    def __init__(self, memory_bytes: int = SPOOL_MEMORY_BYTES) -> None:
+    def __init__(
+        self, memory_bytes: int = SPOOL_MEMORY_BYTES, spool: SpoolMemory | None = None
+    ) -> None:
         self.size = 0
         self._memory_bytes = memory_bytes
+        self._spool = spool
+        self._held = 0  # taken from ``spool``
         self._parts: list[bytes] = []
         self._pending = 0  # bytes in ``_parts``
         self._file: BinaryIO | None = None
@@ -76,9 +102,25 @@ class SpooledPhoto:
         self.size += len(chunk)
         self._parts.append(chunk if type(chunk) is bytes else bytes(chunk))
         self._pending += len(chunk)
-        if self.size > self._memory_bytes and self._pending >= WRITE_BATCH_BYTES:
+        if self._file is None and self.size <= self._memory_bytes and self._reserve(len(chunk)):
+            return
+        if self._file is None or self._pending >= WRITE_BATCH_BYTES:
             parts, self._parts, self._pending = self._parts, [], 0
+            self._release()
             await asyncio.to_thread(self._flush, parts)
+
+    def _reserve(self, count: int) -> bool:
+        if self._spool is None:
+            return True
+        if not self._spool.take(count):
+            return False
+        self._held += count
+        return True
+
+    def _release(self) -> None:
+        if self._spool is not None and self._held:
+            self._spool.give_back(self._held)
+        self._held = 0
 
     def _flush(self, parts: list[bytes]) -> None:
         if self._file is None:
@@ -94,6 +136,7 @@ class SpooledPhoto:
             while chunk := await asyncio.to_thread(file.read, READ_CHUNK_BYTES):
                 yield chunk
         parts, self._parts, self._pending = self._parts, [], 0
+        self._release()
         if parts:
             whole = parts[0] if len(parts) == 1 else b"".join(parts)
             del parts
@@ -104,6 +147,7 @@ class SpooledPhoto:
             self._file.close()  # an anonymous temp file: closing removes it
             self._file = None
         self._parts, self._pending = [], 0
+        self._release()
 
 
 @dataclass
@@ -148,8 +192,11 @@ def boundary_of(content_type: str | None) -> bytes:
 class _FormReader:
     """Turns parser events into a ``MultipartForm``; one instance per request."""
 
-    def __init__(self, file_field: str, limits: FormLimits) -> None:
+    def __init__(
+        self, file_field: str, limits: FormLimits, spool: SpoolMemory | None = None
+    ) -> None:
         self.form = MultipartForm()
+        self._spool = spool
         self._file_field = file_field
         self._limits = limits
         self._parts = 0
@@ -198,7 +245,7 @@ class _FormReader:
                     f"the form field {name!r} was sent more than once", {"field": name}
                 )
             # Taken as the photo with or without a filename: some booths send a plain field.
-            self._photo = self.form.photo = SpooledPhoto()
+            self._photo = self.form.photo = SpooledPhoto(spool=self._spool)
         elif segment.filename is None:
             self._text = bytearray()
 
@@ -232,10 +279,12 @@ async def read_multipart_form(
     *,
     file_field: str,
     limits: FormLimits,
+    spool: SpoolMemory | None = None,
 ) -> MultipartForm:
-    """Read the whole form from ``body``; the caller closes the returned form."""
+    """Read the whole form from ``body``; the caller closes the returned form. ``spool``:
+    the process's allowance for photos held in memory (none: each photo up to its own cap)."""
     boundary = boundary_of(content_type)
-    reader = _FormReader(file_field, limits)
+    reader = _FormReader(file_field, limits, spool)
     try:
         parser = PushMultipartParser(
             boundary,
