@@ -30,10 +30,9 @@ from adapters.metrics.multiprocess import shared_counters_dir
 from adapters.metrics.shared_state import SharedStateGauges
 from application.ports import ProviderCallOutcome, ProviderInput
 from domain.providers import PROVIDERS
-from domain.slot import SLOT_IDS
+from domain.slot import is_slot_id
 
 OTHER = "other"
-_SLOTS = frozenset(SLOT_IDS)
 HASH_PROBLEMS = ("mismatch", "unknown_scheme")
 # From a refused photo (~50 ms) to the longest deadline (60 s) and a little past it.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 50, 55, 60, 75)
@@ -41,7 +40,7 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 5
 
 def slot_label(slot_id: str | None) -> str:
     """The slot id itself for the 15 slots, ``other`` for anything else."""
-    return slot_id if slot_id in _SLOTS else OTHER
+    return slot_id if isinstance(slot_id, str) and is_slot_id(slot_id) else OTHER
 
 
 def provider_label(provider: str) -> str:

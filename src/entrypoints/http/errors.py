@@ -6,6 +6,7 @@ import logging
 import secrets
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
@@ -93,6 +94,8 @@ def handle_domain_error(
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     """Framework errors (bad multipart, body over the cap, unknown route) in the same shape."""
     status = exc.status_code
+    if status == 500 and (problem := _body_problem(exc)) is not None:
+        return error_response(400, "invalid_request", f"the request body is not valid: {problem}")
     if status == 500:
         return internal_error(request, exc)
     code = _CODE_BY_HTTP_STATUS.get(
@@ -102,6 +105,19 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if status == 413:
         message = "the upload is larger than allowed"
     return error_response(status, code, message)
+
+
+def _body_problem(exc: HTTPException) -> str | None:
+    """What was wrong with the client's JSON body, when Litestar's signature check reported a
+    body that failed to convert as a server error (it does for a value nested in a field,
+    e.g. ``{"settings": null}``: it finds no field to name and blames the server)."""
+    cause = exc.__cause__
+    if not isinstance(cause, msgspec.ValidationError):
+        return None
+    message = str(cause)
+    if "`$.data" not in message:
+        return None  # a dependency failed to convert: that is ours
+    return message.replace("`$.data.", "`$.").replace("`$.data`", "`$`")
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
